@@ -1,0 +1,86 @@
+using SyncFunctions.Progress;
+
+namespace SyncFunctions.Api;
+
+/// <summary>From the operations table's rows to the wire.</summary>
+public static class SyncMapping
+{
+    public static SyncOperationDto ToDto(this SyncOperationEntity operation, DateTimeOffset now)
+    {
+        var connectors = operation.ReadConnectorProgress();
+        return new SyncOperationDto(
+            operation.SyncId,
+            operation.Status,
+            operation.ConnectorNames,
+            operation.CreatedAt,
+            operation.StartedAt,
+            operation.CompletedAt,
+            operation.FilesProcessed,
+            operation.FilesFailed,
+            operation.ErrorMessage,
+            operation.FailureReason,
+            new SyncProgressDto(operation.ProgressStage, operation.ProgressPercentage, operation.CurrentFile, operation.CurrentFileIndex, operation.TotalFilesToProcess),
+            operation.HeartbeatAt,
+            operation.HeartbeatAt is { } beat && !operation.IsTerminal ? (int)Math.Max(0, (now - beat).TotalSeconds) : null,
+            operation.ExpectedDurationSeconds,
+            operation.DeadlineAt,
+            operation.TriggeredBy,
+            operation.ReplacedSyncId,
+            connectors.Select(c => new ConnectorProgressDto(
+                c.Connector,
+                c.Status,
+                c.Stage,
+                c.Percentage,
+                c.TotalItems,
+                c.ProcessedItems,
+                c.FailedItems,
+                c.CurrentItem,
+                c.ErrorMessage,
+                c.FailureReason,
+                c.ExpectedDurationSeconds,
+                c.FailureSamples.Select(f => new ItemFailureDto(f.Item, f.Reason)).ToList())).ToList());
+    }
+
+    /// <summary>The latest sync's items: done, failed, in flight, and the rest still to come.</summary>
+    public static FileStatusDto FileStatus(SyncOperationEntity? operation)
+    {
+        if (operation is null)
+        {
+            return new FileStatusDto(0, 0, 0, 0);
+        }
+
+        var processing = operation.IsTerminal ? 0 : operation.ReadConnectorProgress().Sum(c => c.InFlightItems);
+        var pending = Math.Max(0, operation.TotalFilesToProcess - operation.FilesProcessed - operation.FilesFailed - processing);
+        return new FileStatusDto(pending, processing, operation.FilesFailed, operation.TotalFilesToProcess);
+    }
+
+    /// <summary>The integration-progress shape: one status word per phase, as the older clients expect.</summary>
+    public static SyncProgressResponse ToProgressResponse(this SyncOperationEntity operation)
+    {
+        var status = operation.Status switch
+        {
+            SyncStatus.Completed => "complete",
+            SyncStatus.Failed or SyncStatus.Cancelled => "error",
+            SyncStatus.Queued => "connecting",
+            _ => operation.ProgressStage switch
+            {
+                SyncStage.Initializing => "connecting",
+                SyncStage.DetectingChanges => "syncing",
+                SyncStage.ProcessingFiles => "parsing",
+                _ => "embedding",
+            },
+        };
+        var names = operation.ConnectorNames;
+        return new SyncProgressResponse(
+            operation.SyncId,
+            names.Count == 1 ? names[0] : string.Join(',', names),
+            status,
+            operation.ProgressStage,
+            operation.TotalFilesToProcess,
+            operation.FilesProcessed,
+            operation.FilesFailed,
+            operation.CurrentFile,
+            operation.ErrorMessage,
+            operation.ProgressPercentage);
+    }
+}

@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Options;
+
+namespace SyncFunctions.Configuration;
+
+/// <summary>
+/// Engine settings, bound from the environment variables the operations guide names.
+/// </summary>
+public sealed class SyncOptions
+{
+    [ConfigurationKeyName("SYNC_BASE_TIMEOUT_SECONDS")]
+    public int BaseTimeoutSeconds { get; set; } = 300;
+
+    [ConfigurationKeyName("SYNC_PER_FILE_TIMEOUT_SECONDS")]
+    public int PerFileTimeoutSeconds { get; set; } = 10;
+
+    [ConfigurationKeyName("SYNC_MIN_TIMEOUT_SECONDS")]
+    public int MinTimeoutSeconds { get; set; } = 300;
+
+    [ConfigurationKeyName("SYNC_MAX_TIMEOUT_SECONDS")]
+    public int MaxTimeoutSeconds { get; set; } = 7200;
+
+    [ConfigurationKeyName("SYNC_HEARTBEAT_INTERVAL_SECONDS")]
+    public int HeartbeatIntervalSeconds { get; set; } = 30;
+
+    /// <summary>How old a heartbeat may be before the run counts as stuck; 0 means three heartbeat intervals.</summary>
+    [ConfigurationKeyName("SYNC_STALE_AFTER_SECONDS")]
+    public int StaleAfterSeconds { get; set; }
+
+    [ConfigurationKeyName("SYNC_CLEANUP_INTERVAL_SECONDS")]
+    public int CleanupIntervalSeconds { get; set; } = 300;
+
+    /// <summary>How long a queued sync may wait for a worker before the sweep fails it.</summary>
+    [ConfigurationKeyName("SYNC_QUEUE_TIMEOUT_SECONDS")]
+    public int QueueTimeoutSeconds { get; set; } = 900;
+
+    [ConfigurationKeyName("SYNC_CONNECT_TIMEOUT_SECONDS")]
+    public int ConnectTimeoutSeconds { get; set; } = 30;
+
+    [ConfigurationKeyName("SYNC_WORKER_CONCURRENCY")]
+    public int WorkerConcurrency { get; set; } = 4;
+
+    [ConfigurationKeyName("SYNC_ITEM_PARALLELISM")]
+    public int ItemParallelism { get; set; } = 4;
+
+    /// <summary>Visibility of a run message while its worker holds it; 0 means two heartbeat intervals.</summary>
+    [ConfigurationKeyName("SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS")]
+    public int RunVisibilityTimeoutSeconds { get; set; }
+
+    [ConfigurationKeyName("SYNC_MAX_DEQUEUE_COUNT")]
+    public int MaxDequeueCount { get; set; } = 5;
+
+    [ConfigurationKeyName("SYNC_PROGRESS_FLUSH_MILLISECONDS")]
+    public int ProgressFlushMilliseconds { get; set; } = 1000;
+
+    public TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(HeartbeatIntervalSeconds);
+
+    public TimeSpan StaleAfter => TimeSpan.FromSeconds(StaleAfterSeconds > 0 ? StaleAfterSeconds : 3 * HeartbeatIntervalSeconds);
+
+    public TimeSpan CleanupInterval => TimeSpan.FromSeconds(CleanupIntervalSeconds);
+
+    public TimeSpan QueueTimeout => TimeSpan.FromSeconds(QueueTimeoutSeconds);
+
+    public TimeSpan ConnectTimeout => TimeSpan.FromSeconds(ConnectTimeoutSeconds);
+
+    public TimeSpan RunVisibilityTimeout => TimeSpan.FromSeconds(RunVisibilityTimeoutSeconds > 0 ? RunVisibilityTimeoutSeconds : 2 * HeartbeatIntervalSeconds);
+
+    public TimeSpan ProgressFlushInterval => TimeSpan.FromMilliseconds(ProgressFlushMilliseconds);
+}
+
+/// <summary>Names the offending environment variable so a bad deployment fails with an actionable message.</summary>
+public sealed class SyncOptionsValidator : IValidateOptions<SyncOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SyncOptions options)
+    {
+        var failures = new List<string>();
+        void Range(string variable, int value, int min, int max)
+        {
+            if (value < min || value > max)
+            {
+                failures.Add($"{variable} must be between {min} and {max} (was {value}).");
+            }
+        }
+
+        Range("SYNC_BASE_TIMEOUT_SECONDS", options.BaseTimeoutSeconds, 0, 86_400);
+        Range("SYNC_PER_FILE_TIMEOUT_SECONDS", options.PerFileTimeoutSeconds, 0, 3_600);
+        Range("SYNC_MIN_TIMEOUT_SECONDS", options.MinTimeoutSeconds, 1, 86_400);
+        Range("SYNC_MAX_TIMEOUT_SECONDS", options.MaxTimeoutSeconds, 1, 86_400);
+        Range("SYNC_HEARTBEAT_INTERVAL_SECONDS", options.HeartbeatIntervalSeconds, 1, 3_600);
+        Range("SYNC_STALE_AFTER_SECONDS", options.StaleAfterSeconds, 0, 86_400);
+        Range("SYNC_CLEANUP_INTERVAL_SECONDS", options.CleanupIntervalSeconds, 1, 86_400);
+        Range("SYNC_QUEUE_TIMEOUT_SECONDS", options.QueueTimeoutSeconds, 1, 86_400);
+        Range("SYNC_CONNECT_TIMEOUT_SECONDS", options.ConnectTimeoutSeconds, 1, 3_600);
+        Range("SYNC_WORKER_CONCURRENCY", options.WorkerConcurrency, 1, 256);
+        Range("SYNC_ITEM_PARALLELISM", options.ItemParallelism, 1, 64);
+        Range("SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS", options.RunVisibilityTimeoutSeconds, 0, 3_600);
+        Range("SYNC_MAX_DEQUEUE_COUNT", options.MaxDequeueCount, 1, 100);
+        Range("SYNC_PROGRESS_FLUSH_MILLISECONDS", options.ProgressFlushMilliseconds, 50, 60_000);
+
+        if (options.MinTimeoutSeconds > options.MaxTimeoutSeconds)
+        {
+            failures.Add($"SYNC_MIN_TIMEOUT_SECONDS ({options.MinTimeoutSeconds}) must not exceed SYNC_MAX_TIMEOUT_SECONDS ({options.MaxTimeoutSeconds}).");
+        }
+
+        if (options.StaleAfterSeconds > 0 && options.StaleAfterSeconds <= options.HeartbeatIntervalSeconds)
+        {
+            failures.Add($"SYNC_STALE_AFTER_SECONDS ({options.StaleAfterSeconds}) must exceed SYNC_HEARTBEAT_INTERVAL_SECONDS ({options.HeartbeatIntervalSeconds}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,201 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace SyncFunctions.Connectors.Folder;
+
+/// <summary>
+/// A directory as a source (setting <c>path</c>, relative to <c>FOLDER_CONNECTOR_ROOT</c>). A file is
+/// new or changed when its size or modified time differs from its stored state and its content hash
+/// does too, so an unchanged folder costs one read of the states and no processing.
+/// </summary>
+public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, ItemStateStore states, TimeProvider time) : IConnector
+{
+    public const string ConnectorName = "folder";
+    private static readonly string[] Known = ["path"];
+
+    public string Name => ConnectorName;
+
+    public IReadOnlyDictionary<string, string[]> Validate(ConnectorSettings settings)
+    {
+        var errors = new Dictionary<string, string[]>();
+        settings.RejectUnknown(Known, [], errors);
+        if (string.IsNullOrEmpty(options.Value.Root))
+        {
+            errors["connector"] = ["The folder connector is turned off on this server (FOLDER_CONNECTOR_ROOT is not set)."];
+            return errors;
+        }
+
+        var path = settings.GetString("path");
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            errors["settings.path"] = ["'path' is required: a folder below the server's folder root."];
+        }
+        else if (path.Length > 1024 || path.Any(char.IsControl) || Resolve(path) is null)
+        {
+            errors["settings.path"] = ["'path' must be a relative path that stays inside the server's folder root."];
+        }
+
+        return errors;
+    }
+
+    public Task<IConnectorSession> ConnectAsync(ConnectorContext context, CancellationToken cancellationToken)
+    {
+        var path = context.Settings.GetString("path") ?? "";
+        var directory = Resolve(path) ?? throw new ConnectorException($"Folder '{path}' is outside the server's folder root.");
+        if (!Directory.Exists(directory))
+        {
+            throw new ConnectorException($"Folder '{path}' does not exist.");
+        }
+
+        IConnectorSession session = new FolderSession(context, directory, states, options.Value.MaxTextBytes, time);
+        return Task.FromResult(session);
+    }
+
+    /// <summary>The full path for a tenant's relative path, or null when it would leave the root.</summary>
+    private string? Resolve(string relative)
+    {
+        if (string.IsNullOrEmpty(options.Value.Root) || Path.IsPathRooted(relative))
+        {
+            return null;
+        }
+
+        var root = Path.GetFullPath(options.Value.Root);
+        var full = Path.GetFullPath(Path.Combine(root, relative));
+        var rootWithSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return full == root || full.StartsWith(rootWithSeparator, StringComparison.Ordinal) ? full : null;
+    }
+
+    private sealed record FileWork(string RelativePath, string FullPath, long Size, DateTimeOffset ModifiedAt, string Hash);
+
+    private sealed class FolderSession(ConnectorContext context, string directory, ItemStateStore store, int maxTextBytes, TimeProvider time) : IConnectorSession
+    {
+        private readonly List<ItemStateEntity> _touched = [];
+        private List<string> _removed = [];
+
+        public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
+        {
+            var known = await store.LoadAsync(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var work = new List<WorkItem>();
+            var enumeration = new EnumerationOptions
+            {
+                RecurseSubdirectories = true,
+                IgnoreInaccessible = true,
+                // Links could point outside the root; they are not followed.
+                AttributesToSkip = FileAttributes.ReparsePoint | FileAttributes.Hidden | FileAttributes.System,
+            };
+            foreach (var file in Directory.EnumerateFiles(directory, "*", enumeration).Order(StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var relative = Path.GetRelativePath(directory, file).Replace('\\', '/');
+                var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(relative)));
+                seen.Add(key);
+                var info = new FileInfo(file);
+                var modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero);
+                if (known.TryGetValue(key, out var state) && state.Size == info.Length && state.ModifiedAt == modified)
+                {
+                    continue;
+                }
+
+                var hash = await HashAsync(file, cancellationToken).ConfigureAwait(false);
+                if (state is not null && state.ContentHash == hash)
+                {
+                    // Touched but not changed: remember the new time, process nothing.
+                    _touched.Add(NewState(key, relative, info.Length, modified, hash));
+                    continue;
+                }
+
+                work.Add(new WorkItem(key, $"File: {relative}", new FileWork(relative, file, info.Length, modified, hash)));
+            }
+
+            _removed = known.Keys.Where(k => !seen.Contains(k)).ToList();
+            return new ChangeSet(work);
+        }
+
+        public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
+        {
+            var file = (FileWork)item.State!;
+            string? text;
+            try
+            {
+                text = await ReadTextAsync(file.FullPath, maxTextBytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new ItemFailedException($"Could not read '{file.RelativePath}': {e.Message}", e);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new ItemFailedException($"Could not read '{file.RelativePath}': access denied.", e);
+            }
+
+            return new SyncDocument(
+                item.Key,
+                file.RelativePath,
+                text,
+                new Dictionary<string, string>
+                {
+                    ["path"] = file.RelativePath,
+                    ["size"] = file.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["modified_at"] = file.ModifiedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    ["sha256"] = file.Hash,
+                });
+        }
+
+        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        {
+            var states = succeeded.Select(i => (FileWork)i.State!)
+                .Select(f => NewState(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(f.RelativePath))), f.RelativePath, f.Size, f.ModifiedAt, f.Hash))
+                .Concat(_touched);
+            await store.SaveAsync(context.TenantId, ConnectorName, states, cancellationToken).ConfigureAwait(false);
+            await store.DeleteAsync(context.TenantId, ConnectorName, _removed, cancellationToken).ConfigureAwait(false);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private ItemStateEntity NewState(string key, string relative, long size, DateTimeOffset modified, string hash) => new()
+        {
+            RowKey = key,
+            Name = relative,
+            Size = size,
+            ModifiedAt = modified,
+            ContentHash = hash,
+            SyncId = context.SyncId,
+            Timestamp = time.GetUtcNow(),
+        };
+
+        private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
+        {
+            var stream = File.OpenRead(path);
+            await using (stream.ConfigureAwait(false))
+            {
+                return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        /// <summary>The file as UTF-8 text, cut at the limit; null for binary files (a NUL byte in the first 8 KB).</summary>
+        private static async Task<string?> ReadTextAsync(string path, int maxBytes, CancellationToken cancellationToken)
+        {
+            var stream = File.OpenRead(path);
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new byte[(int)Math.Min(maxBytes, Math.Max(stream.Length, 0))];
+                var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                return buffer.AsSpan(0, Math.Min(read, 8192)).Contains((byte)0) ? null : Encoding.UTF8.GetString(buffer, 0, read);
+            }
+        }
+    }
+}
+
+public static class FolderConnectorExtensions
+{
+    public static IServiceCollection AddFolderConnector(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FolderConnectorOptions>().Bind(configuration).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FolderConnectorOptions>, FolderConnectorOptionsValidator>();
+        services.AddSingleton<ItemStateStore>();
+        services.AddSingleton<IConnector, FolderConnector>();
+        return services;
+    }
+}

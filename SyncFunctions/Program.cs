@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+using SyncFunctions.Api;
+using SyncFunctions.Configuration;
+using SyncFunctions.Connectors;
+using SyncFunctions.Functions;
+using SyncFunctions.Locking;
+using SyncFunctions.Orchestration;
+using SyncFunctions.Security;
+using SyncFunctions.Storage;
+using SyncFunctions.Sweep;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddSyncConfigurationSources(builder.Environment, args);
+if (builder.Configuration[FunctionsHostMode.CustomHandlerPortVariable] is { Length: > 0 } port)
+{
+    builder.WebHost.UseUrls($"http://127.0.0.1:{port}"); // under the Functions host, which proxies to us
+}
+
+builder.Services
+    .AddSyncOptions(builder.Configuration)
+    .AddSyncStorage(builder.Configuration)
+    .AddLocking()
+    .AddConnectors(builder.Configuration)
+    .AddOrchestration()
+    .AddSweep()
+    .AddFunctions()
+    .AddSecurity(builder.Configuration, builder.Environment)
+    .AddApi();
+
+try
+{
+    var app = builder.Build();
+    app.UseApi();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is OptionsValidationException or InvalidOperationException { Source: "SyncFunctions" or "Microsoft.Extensions.Configuration.Binder" })
+{
+    // A bad setting: say which, without a stack trace.
+    await Console.Error.WriteLineAsync($"SyncFunctions cannot start: {e.Message}");
+    return 1;
+}
+
+/// <summary>The entry point, visible to the test host.</summary>
+public partial class Program;

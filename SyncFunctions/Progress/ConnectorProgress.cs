@@ -1,0 +1,36 @@
+namespace SyncFunctions.Progress;
+
+/// <summary>One connector's part of an operation, stored as JSON on the operation row.</summary>
+public sealed class ConnectorProgress
+{
+    public const int MaxFailureSamples = 5;
+
+    public string Connector { get; set; } = "";
+
+    public string Status { get; set; } = SyncStatus.Queued;
+
+    public string Stage { get; set; } = SyncStage.Initializing;
+
+    public int TotalItems { get; set; }
+
+    public int ProcessedItems { get; set; }
+
+    public int FailedItems { get; set; }
+
+    /// <summary>Items being processed right now.</summary>
+    public int InFlightItems { get; set; }
+
+    public string? CurrentItem { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    public string? FailureReason { get; set; }
+
+    public int? ExpectedDurationSeconds { get; set; }
+
+    public List<ItemFailure> FailureSamples { get; set; } = [];
+
+    public int Percentage => Status == SyncStatus.Completed ? 100 : ProgressMath.Percentage(Stage, ProcessedItems + FailedItems, TotalItems);
+}
+
+public sealed record ItemFailure(string Item, string Reason);

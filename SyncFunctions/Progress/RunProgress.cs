@@ -1,0 +1,313 @@
+using Azure;
+using SyncFunctions.Storage;
+
+namespace SyncFunctions.Progress;
+
+/// <summary>
+/// The progress of one run, held in memory by its runner and written to the operation row coalesced:
+/// stage changes, milestones, totals and ends at once; counters and the current item at most once per
+/// flush interval; everything on each heartbeat. Every write is conditional on the row's ETag; when
+/// someone else has ended the operation or taken over its run, the run is told it lost and stops, and
+/// nothing it does later reaches the row.
+/// </summary>
+public sealed partial class RunProgress : IDisposable
+{
+    private const int MaxAttempts = 3;
+
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private readonly SyncOperationEntity _operation;
+    private readonly List<ConnectorProgress> _connectors;
+    private readonly SyncOperationStore _store;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _flushInterval;
+    private readonly Action _onLost;
+    private readonly ILogger _logger;
+    private DateTimeOffset _lastWrite;
+    private bool _dirty;
+    private volatile bool _lost;
+
+    public RunProgress(SyncOperationEntity operation, SyncOperationStore store, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
+    {
+        _operation = operation;
+        _connectors = operation.ReadConnectorProgress();
+        _store = store;
+        _time = time;
+        _flushInterval = flushInterval;
+        _onLost = onLost;
+        _logger = logger;
+        _lastWrite = time.GetUtcNow();
+    }
+
+    /// <summary>Raised after each successful write, with a copy of what was written.</summary>
+    public event Action<SyncOperationEntity>? Written;
+
+    public bool IsLost => _lost;
+
+    public string TenantId => _operation.TenantId;
+
+    public string SyncId => _operation.SyncId;
+
+    public IReadOnlyList<ConnectorProgress> Connectors
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _connectors];
+            }
+        }
+    }
+
+    public Task StageAsync(string connector, string stage, CancellationToken cancellationToken)
+    {
+        Update(connector, c =>
+        {
+            c.Stage = stage;
+            c.Status = SyncStatus.Running;
+        });
+        return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    /// <summary>The connector's work list is known: its size and its own timeout.</summary>
+    public Task TotalKnownAsync(string connector, int totalItems, int expectedSeconds, CancellationToken cancellationToken)
+    {
+        Update(connector, c =>
+        {
+            c.TotalItems = totalItems;
+            c.ExpectedDurationSeconds = expectedSeconds;
+            c.Stage = SyncStage.ProcessingFiles;
+        });
+        return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    public Task ItemStartedAsync(string connector, string title, CancellationToken cancellationToken)
+    {
+        Update(connector, c =>
+        {
+            c.CurrentItem = title;
+            c.InFlightItems++;
+        });
+        return WriteAsync(urgent: false, cancellationToken);
+    }
+
+    public Task ItemDoneAsync(string connector, string title, string? failure, CancellationToken cancellationToken)
+    {
+        var urgent = Update(connector, c =>
+        {
+            c.InFlightItems = Math.Max(0, c.InFlightItems - 1);
+            if (failure is null)
+            {
+                c.ProcessedItems++;
+            }
+            else
+            {
+                c.FailedItems++;
+                if (c.FailureSamples.Count < ConnectorProgress.MaxFailureSamples)
+                {
+                    c.FailureSamples.Add(new ItemFailure(title, failure));
+                }
+            }
+        });
+        return WriteAsync(urgent, cancellationToken);
+    }
+
+    public Task ConnectorEndedAsync(string connector, string status, string? failureReason, string? errorMessage, CancellationToken cancellationToken)
+    {
+        Update(connector, c =>
+        {
+            c.Status = status;
+            c.CurrentItem = null;
+            c.InFlightItems = 0;
+            c.FailureReason = failureReason;
+            c.ErrorMessage = errorMessage;
+            if (status == SyncStatus.Completed)
+            {
+                c.Stage = SyncStage.Finalizing;
+            }
+        });
+        return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    /// <summary>The operation's adaptive timeout, once every connector knows its work.</summary>
+    public Task ExpectedDurationAsync(int seconds, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _operation.ExpectedDurationSeconds = seconds;
+            _operation.DeadlineAt = deadline;
+            _dirty = true;
+        }
+
+        return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    /// <summary>Proves the runner alive: always written, with whatever progress is pending.</summary>
+    public Task HeartbeatAsync(DateTimeOffset leaseExpiresAt, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _operation.HeartbeatAt = _time.GetUtcNow();
+            _operation.RunLeaseExpiresAt = leaseExpiresAt;
+            _dirty = true;
+        }
+
+        return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    /// <summary>The run's last write. False when the operation was no longer ours to end.</summary>
+    public async Task<bool> EndAsync(string status, string? failureReason, string? errorMessage, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Recompute();
+            _operation.WriteConnectorProgress(_connectors);
+            SyncOperationStore.MarkEnded(_operation, status, failureReason, errorMessage, _time.GetUtcNow());
+            _connectors.Clear();
+            _connectors.AddRange(_operation.ReadConnectorProgress());
+            _dirty = true;
+        }
+
+        await WriteAsync(urgent: true, cancellationToken, throwOnFailure: true).ConfigureAwait(false);
+        return !_lost;
+    }
+
+    private bool Update(string connector, Action<ConnectorProgress> change)
+    {
+        lock (_gate)
+        {
+            var progress = _connectors.FirstOrDefault(c => c.Connector == connector);
+            if (progress is null)
+            {
+                progress = new ConnectorProgress { Connector = connector };
+                _connectors.Add(progress);
+            }
+
+            change(progress);
+            _dirty = true;
+            return Recompute();
+        }
+    }
+
+    /// <summary>Folds the connectors into the operation's columns; true when the stage changed or a milestone was crossed.</summary>
+    private bool Recompute()
+    {
+        var active = _connectors.Where(c => !SyncStatus.IsTerminal(c.Status)).ToList();
+        var stage = active.Count == 0
+            ? SyncStage.Finalizing
+            : active.MinBy(c => SyncStage.IndexOf(c.Stage))!.Stage;
+        var total = _connectors.Sum(c => c.TotalItems);
+        var processed = _connectors.Sum(c => c.ProcessedItems);
+        var failed = _connectors.Sum(c => c.FailedItems);
+        var before = _operation.ProgressPercentage;
+        var percentage = Math.Max(before, ProgressMath.Percentage(stage, processed + failed, total));
+        var stageChanged = stage != _operation.ProgressStage;
+
+        _operation.ProgressStage = stage;
+        _operation.ProgressPercentage = percentage;
+        _operation.TotalFilesToProcess = total;
+        _operation.FilesProcessed = processed;
+        _operation.FilesFailed = failed;
+        _operation.CurrentFileIndex = processed + failed;
+        _operation.CurrentFile = active.Select(c => c.CurrentItem).LastOrDefault(i => i is not null);
+        return stageChanged || ProgressMath.CrossesMilestone(before, percentage);
+    }
+
+    private async Task WriteAsync(bool urgent, CancellationToken cancellationToken, bool throwOnFailure = false)
+    {
+        if (_lost)
+        {
+            return;
+        }
+
+        if (urgent)
+        {
+            await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (_time.GetUtcNow() - _lastWrite < _flushInterval || !await _write.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            return; // coalesced into a later write
+        }
+
+        try
+        {
+            for (var attempt = 0; attempt < MaxAttempts && !_lost; attempt++)
+            {
+                SyncOperationEntity snapshot;
+                lock (_gate)
+                {
+                    if (!_dirty)
+                    {
+                        return;
+                    }
+
+                    _operation.WriteConnectorProgress(_connectors);
+                    snapshot = _operation.Clone();
+                    _dirty = false;
+                    _lastWrite = _time.GetUtcNow();
+                }
+
+                try
+                {
+                    await _store.ReplaceAsync(snapshot, cancellationToken).ConfigureAwait(false);
+                    lock (_gate)
+                    {
+                        _operation.ETag = snapshot.ETag;
+                    }
+
+                    Written?.Invoke(snapshot);
+                    return;
+                }
+                catch (RequestFailedException e) when (e.IsPreconditionFailed())
+                {
+                    lock (_gate)
+                    {
+                        _dirty = true;
+                    }
+
+                    var fresh = await _store.GetAsync(_operation.TenantId, _operation.SyncId, cancellationToken).ConfigureAwait(false);
+                    if (fresh is null || fresh.IsTerminal || fresh.RunOwner != _operation.RunOwner)
+                    {
+                        MarkLost(fresh?.Status ?? "deleted", fresh?.RunOwner);
+                        return;
+                    }
+
+                    lock (_gate)
+                    {
+                        _operation.ETag = fresh.ETag; // changed by someone who did not end it: our copy stays the truth
+                    }
+                }
+                catch (RequestFailedException e) when (!throwOnFailure)
+                {
+                    // Storage hiccup: keep the changes pending; the next write or heartbeat carries them.
+                    lock (_gate)
+                    {
+                        _dirty = true;
+                    }
+
+                    LogWriteFailed(_logger, _operation.SyncId, e.Status, e.ErrorCode);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public void Dispose() => _write.Dispose();
+
+    private void MarkLost(string status, string? owner)
+    {
+        _lost = true;
+        LogLost(_logger, _operation.SyncId, status, owner);
+        _onLost();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId}: progress write failed ({Status} {ErrorCode}); it will be retried")]
+    private static partial void LogWriteFailed(ILogger logger, string syncId, int status, string? errorCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} is no longer this runner's (status {Status}, owner {Owner}); stopping without further writes")]
+    private static partial void LogLost(ILogger logger, string syncId, string status, string? owner);
+}

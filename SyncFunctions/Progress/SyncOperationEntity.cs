@@ -1,0 +1,94 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+
+namespace SyncFunctions.Progress;
+
+/// <summary>
+/// One sync operation. PartitionKey = tenant; RowKey = <see cref="SyncId.RowKey"/>, newest first.
+/// Columns follow the seed's <c>sync_operations</c> schema in Pascal case (HeartbeatAt,
+/// ExpectedDurationSeconds, ProgressStage, ProgressPercentage, TotalFilesToProcess, CurrentFileIndex),
+/// plus per-connector progress and the run lease that lets exactly one worker run it.
+/// </summary>
+public sealed class SyncOperationEntity : ITableEntity
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public string PartitionKey { get; set; } = "";
+
+    public string RowKey { get; set; } = "";
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string SyncId { get; set; } = "";
+
+    public string TenantId { get; set; } = "";
+
+    public string Status { get; set; } = SyncStatus.Queued;
+
+    /// <summary>Comma-separated connector names, in the order they were asked for.</summary>
+    public string Connectors { get; set; } = "";
+
+    public string? TriggeredBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    public DateTimeOffset? HeartbeatAt { get; set; }
+
+    public int ExpectedDurationSeconds { get; set; }
+
+    public DateTimeOffset? DeadlineAt { get; set; }
+
+    public string ProgressStage { get; set; } = SyncStage.Initializing;
+
+    public int ProgressPercentage { get; set; }
+
+    public int TotalFilesToProcess { get; set; }
+
+    public int CurrentFileIndex { get; set; }
+
+    public string? CurrentFile { get; set; }
+
+    public int FilesProcessed { get; set; }
+
+    public int FilesFailed { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    public string? FailureReason { get; set; }
+
+    public string? ReplacedSyncId { get; set; }
+
+    /// <summary>JSON array of <see cref="ConnectorProgress"/>.</summary>
+    public string ConnectorProgress { get; set; } = "[]";
+
+    public string? RunOwner { get; set; }
+
+    public DateTimeOffset? RunLeaseExpiresAt { get; set; }
+
+    public string? RunMessageId { get; set; }
+
+    public int RunAttempt { get; set; }
+
+    [IgnoreDataMember]
+    public IReadOnlyList<string> ConnectorNames => Connectors.Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    [IgnoreDataMember]
+    public bool IsTerminal => SyncStatus.IsTerminal(Status);
+
+    public List<ConnectorProgress> ReadConnectorProgress() =>
+        JsonSerializer.Deserialize<List<ConnectorProgress>>(ConnectorProgress, Json) ?? [];
+
+    public void WriteConnectorProgress(IEnumerable<ConnectorProgress> progress) =>
+        ConnectorProgress = JsonSerializer.Serialize(progress, Json);
+
+    /// <summary>A copy to hand to a write while the original keeps changing; every column is a value or a string.</summary>
+    public SyncOperationEntity Clone() => (SyncOperationEntity)MemberwiseClone();
+}

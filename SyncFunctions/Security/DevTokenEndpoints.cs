@@ -1,0 +1,54 @@
+using System.Net;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace SyncFunctions.Security;
+
+public sealed record DevTokenRequest(string? TenantId, string? Email, IReadOnlyList<string>? Roles);
+
+public sealed record DevTokenResponse(string AccessToken, string TokenType, int ExpiresIn);
+
+/// <summary>
+/// <c>POST /api/dev/token</c>: mapped only in the Development environment, and answering only
+/// callers on this machine, so the run command, the dashboard and tests can get a token.
+/// </summary>
+public static class DevTokenEndpoints
+{
+    public static IEndpointRouteBuilder MapDevTokenEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/dev/token", Issue).AllowAnonymous().ExcludeFromDescription();
+        return app;
+    }
+
+    private static Results<Ok<DevTokenResponse>, ValidationProblem, NotFound> Issue(DevTokenRequest? request, HttpContext context, DevTokenIssuer issuer)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is null || !IPAddress.IsLoopback(remote) || context.Request.Headers.ContainsKey("X-Forwarded-For"))
+        {
+            return TypedResults.NotFound();
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (!InputRules.IsValidTenantId(request?.TenantId))
+        {
+            errors["tenant_id"] = ["A tenant id is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."];
+        }
+
+        if (request?.Email is { } email && (email.Length > 254 || !email.Contains('@', StringComparison.Ordinal) || email.Any(char.IsControl)))
+        {
+            errors["email"] = ["Not an e-mail address."];
+        }
+
+        if (request?.Roles is { } roles && roles.Any(r => r is null || r.Length is 0 or > 64 || r.Any(char.IsControl)))
+        {
+            errors["roles"] = ["Roles are non-empty names of at most 64 characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var token = issuer.Issue(request!.TenantId!, request.Email, request.Roles ?? []);
+        return TypedResults.Ok(new DevTokenResponse(token, "Bearer", (int)DevTokenIssuer.Lifetime.TotalSeconds));
+    }
+}

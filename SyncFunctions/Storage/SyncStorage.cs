@@ -1,0 +1,74 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+
+namespace SyncFunctions.Storage;
+
+/// <summary>
+/// Every table, queue and container the app uses, named once. A prefix (tests, side-by-side
+/// deployments) keeps several apps apart on one storage account.
+/// </summary>
+public sealed class SyncStorage
+{
+    public const string RunQueueName = "sync-runs";
+
+    public SyncStorage(StorageSettings settings)
+    {
+        var tables = settings.ConnectionString is not null
+            ? new TableServiceClient(settings.ConnectionString)
+            : new TableServiceClient(settings.TableServiceUri, settings.Credential);
+        var queueOptions = new QueueClientOptions
+        {
+            // The Functions queue trigger reads Base64 by default; the local listener must agree with it.
+            MessageEncoding = QueueMessageEncoding.Base64,
+        };
+        var queues = settings.ConnectionString is not null
+            ? new QueueServiceClient(settings.ConnectionString, queueOptions)
+            : new QueueServiceClient(settings.QueueServiceUri, settings.Credential, queueOptions);
+        var blobs = settings.ConnectionString is not null
+            ? new BlobServiceClient(settings.ConnectionString)
+            : new BlobServiceClient(settings.BlobServiceUri, settings.Credential);
+
+        var p = settings.Prefix;
+        Operations = tables.GetTableClient(p + "SyncOperations");
+        Locks = tables.GetTableClient(p + "SyncLocks");
+        Connections = tables.GetTableClient(p + "SyncConnections");
+        ItemStates = tables.GetTableClient(p + "SyncItemStates");
+        var queuePrefix = p.Length == 0 ? "" : p + "-";
+        RunQueue = queues.GetQueueClient(queuePrefix + RunQueueName);
+        PoisonQueue = queues.GetQueueClient(queuePrefix + RunQueueName + "-poison");
+        Documents = blobs.GetBlobContainerClient(queuePrefix + "sync-documents");
+        KeyRing = blobs.GetBlobContainerClient(queuePrefix + "sync-keys");
+    }
+
+    public TableClient Operations { get; }
+
+    /// <summary>One row per tenant holding a sync; it doubles as the index of active operations.</summary>
+    public TableClient Locks { get; }
+
+    public TableClient Connections { get; }
+
+    public TableClient ItemStates { get; }
+
+
+    public QueueClient RunQueue { get; }
+
+    public QueueClient PoisonQueue { get; }
+
+    public BlobContainerClient Documents { get; }
+
+    public BlobContainerClient KeyRing { get; }
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(
+            Operations.CreateIfNotExistsAsync(cancellationToken),
+            Locks.CreateIfNotExistsAsync(cancellationToken),
+            Connections.CreateIfNotExistsAsync(cancellationToken),
+            ItemStates.CreateIfNotExistsAsync(cancellationToken),
+            RunQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            Documents.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            KeyRing.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+}
