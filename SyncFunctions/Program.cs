@@ -30,11 +30,12 @@ builder.Services
 try
 {
     var app = builder.Build();
+    app.Services.ValidateSettings();
     app.UseApi();
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is OptionsValidationException or InvalidOperationException { Source: "SyncFunctions" or "Microsoft.Extensions.Configuration.Binder" })
+catch (Exception e) when (e is OptionsValidationException || (e is InvalidOperationException && e.Source is "SyncFunctions" or "Microsoft.Extensions.Configuration.Binder"))
 {
     // A bad setting: say which, without a stack trace.
     await Console.Error.WriteLineAsync($"SyncFunctions cannot start: {e.Message}");

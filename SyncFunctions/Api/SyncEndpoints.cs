@@ -38,7 +38,8 @@ public static class SyncEndpoints
                 var message = running is null
                     ? "A sync is already starting for this tenant."
                     : $"A sync is already {running.Status} for this tenant ({running.ProgressPercentage}% {running.ProgressStage}).";
-                return TypedResults.Conflict(new SyncConflictResponse(false, true, message, running?.ToDto(time.GetUtcNow())));
+                var latest = running?.ToDto(time.GetUtcNow()) ?? SyncMapping.Starting(conflict.Holder);
+                return TypedResults.Conflict(new SyncConflictResponse(false, true, message, latest));
             case TriggerResult.Invalid invalid:
                 return TypedResults.ValidationProblem(invalid.Errors);
             case TriggerResult.Unavailable unavailable:

@@ -1,3 +1,4 @@
+using SyncFunctions.Locking;
 using SyncFunctions.Progress;
 
 namespace SyncFunctions.Api;
@@ -40,6 +41,30 @@ public static class SyncMapping
                 c.ExpectedDurationSeconds,
                 c.FailureSamples.Select(f => new ItemFailureDto(f.Item, f.Reason)).ToList())).ToList());
     }
+
+    /// <summary>
+    /// A sync whose trigger holds the lock but has not written its operation yet (a few milliseconds):
+    /// what the lock says of it, so a conflicting caller still learns which sync is starting.
+    /// </summary>
+    public static SyncOperationDto Starting(LockLease holder) => new(
+        holder.HolderId,
+        SyncStatus.Queued,
+        [],
+        holder.AcquiredAt,
+        null,
+        null,
+        0,
+        0,
+        null,
+        null,
+        new SyncProgressDto(SyncStage.Initializing, 0, null, 0, 0),
+        null,
+        null,
+        0,
+        null,
+        null,
+        null,
+        []);
 
     /// <summary>The latest sync's items: done, failed, in flight, and the rest still to come.</summary>
     public static FileStatusDto FileStatus(SyncOperationEntity? operation)

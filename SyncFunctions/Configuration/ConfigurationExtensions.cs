@@ -18,6 +18,18 @@ public static class ConfigurationExtensions
         return configuration;
     }
 
+    /// <summary>
+    /// Binds and validates every setting before the host starts, so that a bad value stops the app with
+    /// one message naming the variable instead of a host failure with a stack trace.
+    /// </summary>
+    public static void ValidateSettings(this IServiceProvider services)
+    {
+        _ = services.GetRequiredService<IOptions<SyncOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<Security.AuthOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<Connectors.Folder.FolderConnectorOptions>>().Value;
+        _ = services.GetRequiredService<Storage.StorageSettings>();
+    }
+
     public static IServiceCollection AddSyncOptions(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);

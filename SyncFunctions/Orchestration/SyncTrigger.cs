@@ -15,8 +15,11 @@ public abstract record TriggerResult
 
     public sealed record Accepted(SyncOperationEntity Operation) : TriggerResult;
 
-    /// <summary>Another sync holds the tenant; <see cref="Running"/> is its operation when it could be read.</summary>
-    public sealed record Conflict(SyncOperationEntity? Running) : TriggerResult;
+    /// <summary>
+    /// Another sync holds the tenant. <see cref="Running"/> is its operation, or null when the holder's
+    /// trigger has taken the lock but not yet written the operation (then only <see cref="Holder"/> is known).
+    /// </summary>
+    public sealed record Conflict(SyncOperationEntity? Running, LockLease Holder) : TriggerResult;
 
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : TriggerResult;
 
@@ -100,7 +103,7 @@ public sealed partial class SyncTrigger(
         if (acquisition is LockAcquisition.Busy busy)
         {
             holderOperation ??= Progress.SyncId.IsValid(busy.Holder.HolderId) ? await operations.GetAsync(tenantId, busy.Holder.HolderId, cancellationToken).ConfigureAwait(false) : null;
-            return new TriggerResult.Conflict(holderOperation);
+            return new TriggerResult.Conflict(holderOperation, busy.Holder);
         }
 
         // At-least-once checkpoint: the tenant is ours. Until the operation row exists, a crash leaves
