@@ -42,6 +42,25 @@ internal static class ApiClientExtensions
     public static Task<JsonElement> WaitForSyncAsync(this HttpClient client, string syncId, Func<JsonElement, bool> condition, string what, TimeSpan? timeout = null) =>
         Eventually.MatchAsync(() => client.GetSyncAsync(syncId), condition, what, timeout);
 
+    /// <summary>
+    /// Polls the sync while moving a stopped clock on by the progress flush interval each time, so
+    /// progress held back by the coalescing is written (the clock moves only as far as needed).
+    /// </summary>
+    public static Task<JsonElement> WaitForSyncAsync(this HttpClient client, string syncId, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, Func<JsonElement, bool> condition, string what) =>
+        Eventually.MatchAsync(
+            async () =>
+            {
+                var sync = await client.GetSyncAsync(syncId);
+                if (!condition(sync))
+                {
+                    clock.Advance(TimeSpan.FromSeconds(1));
+                }
+
+                return sync;
+            },
+            condition,
+            what);
+
     public static Task<JsonElement> WaitForEndAsync(this HttpClient client, string syncId, TimeSpan? timeout = null) =>
         client.WaitForSyncAsync(syncId, s => s.GetProperty("status").GetString() is "completed" or "failed" or "cancelled", $"sync {syncId} to end", timeout);
 }

@@ -26,6 +26,8 @@ public sealed partial class RunProgress : IDisposable
     private DateTimeOffset _lastWrite;
     private bool _dirty;
     private volatile bool _lost;
+    private volatile bool _disposed;
+    private ITimer? _trailingFlush;
 
     public RunProgress(SyncOperationEntity operation, SyncOperationStore store, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
     {
@@ -215,7 +217,7 @@ public sealed partial class RunProgress : IDisposable
 
     private async Task WriteAsync(bool urgent, CancellationToken cancellationToken, bool throwOnFailure = false)
     {
-        if (_lost)
+        if (_lost || _disposed)
         {
             return;
         }
@@ -226,7 +228,8 @@ public sealed partial class RunProgress : IDisposable
         }
         else if (_time.GetUtcNow() - _lastWrite < _flushInterval || !await _write.WaitAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            return; // coalesced into a later write
+            ScheduleTrailingFlush(); // coalesced: written by a later write, or by the trailing flush at the latest
+            return;
         }
 
         try
@@ -296,7 +299,58 @@ public sealed partial class RunProgress : IDisposable
         }
     }
 
-    public void Dispose() => _write.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        lock (_gate)
+        {
+            _trailingFlush?.Dispose();
+            _trailingFlush = null;
+        }
+
+        _write.Dispose();
+    }
+
+    /// <summary>
+    /// Counters that were held back are written one flush interval after the last write, even when no
+    /// further change comes (a connector that stalls right after an item still shows that item).
+    /// </summary>
+    private void ScheduleTrailingFlush()
+    {
+        lock (_gate)
+        {
+            if (_trailingFlush is not null || _lost || _disposed)
+            {
+                return;
+            }
+
+            var due = _flushInterval - (_time.GetUtcNow() - _lastWrite);
+            _trailingFlush = _time.CreateTimer(_ => _ = FlushTrailingAsync(), null, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task FlushTrailingAsync()
+    {
+        lock (_gate)
+        {
+            _trailingFlush?.Dispose();
+            _trailingFlush = null;
+        }
+
+        if (_disposed)
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteAsync(urgent: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run ended while this flush was due; its last write already carried everything.
+        }
+    }
 
     private void MarkLost(string status, string? owner)
     {
