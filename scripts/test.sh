@@ -15,7 +15,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-dotnet test SyncFunctions.slnx --configuration Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+dotnet test SyncFunctions.slnx --configuration Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

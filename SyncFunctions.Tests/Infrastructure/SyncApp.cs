@@ -36,6 +36,10 @@ public sealed class SyncApp : WebApplicationFactory<Program>
 
     public SyncStorage Storage => Services.GetRequiredService<SyncStorage>();
 
+    /// <summary>Waits (bounded) for an exact log line: a run logs its end just after writing it.</summary>
+    public Task WaitForLogAsync(string line) =>
+        Eventually.MatchAsync(() => Task.FromResult(Logs.Lines.Contains(line)), seen => seen, $"the log line '{line}'");
+
     public T Get<T>()
         where T : notnull => Services.GetRequiredService<T>();
 

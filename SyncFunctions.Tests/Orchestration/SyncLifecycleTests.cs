@@ -36,7 +36,7 @@ public sealed class SyncLifecycleTests
         Assert.Equal(0, status.GetProperty("file_status").GetProperty("pending").GetInt32());
 
         Assert.Contains(app.Logs.Lines, l => l == $"Started sync {syncId} for tenant {tenant} (timeout: 700s)");
-        Assert.Contains(app.Logs.Lines, l => l == $"Sync {syncId} completed successfully");
-        Assert.Null(await app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(tenant, CancellationToken.None));
+        await app.WaitForLogAsync($"Sync {syncId} completed successfully");
+        await Eventually.MatchAsync(() => app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
     }
 }

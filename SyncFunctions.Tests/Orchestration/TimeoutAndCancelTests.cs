@@ -27,8 +27,8 @@ public sealed class TimeoutAndCancelTests
         Assert.Equal("failed", done.GetProperty("status").GetString());
         Assert.Equal("timed_out", done.GetProperty("failure_reason").GetString());
         Assert.Equal(3, done.GetProperty("files_processed").GetInt32());
-        Assert.Contains(app.Logs.Lines, l => l == $"Sync {syncId} timed out");
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, CancellationToken.None));
+        await app.WaitForLogAsync($"Sync {syncId} timed out");
+        await Eventually.MatchAsync(() => app.Get<TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
     }
 
     [Fact]
