@@ -81,20 +81,18 @@ public sealed partial class ConnectorActivity(
                 await KnowWork(changes.Items.Count).ConfigureAwait(false);
 
                 using var working = CancellationTokenSource.CreateLinkedTokenSource(runToken, activityTimeout.Token);
+                using var documents = sink.OpenWriter(progress.TenantId, connectorName, progress.SyncId, progress.Attempt);
                 try
                 {
-                    var (succeeded, documentIds) = await ProcessAsync(connectorName, session, changes.Items, progress, working.Token).ConfigureAwait(false);
+                    var succeeded = await ProcessAsync(connectorName, session, changes.Items, documents, progress, working.Token).ConfigureAwait(false);
 
                     await progress.StageAsync(connectorName, SyncStage.UpdatingEmbeddings, working.Token).ConfigureAwait(false);
-                    if (documentIds.Count > 0)
-                    {
-                        await sink.WriteManifestAsync(progress.TenantId, connectorName, progress.SyncId, documentIds, working.Token).ConfigureAwait(false);
-                    }
+                    await documents.FlushAsync(working.Token).ConfigureAwait(false);
 
                     await progress.StageAsync(connectorName, SyncStage.Finalizing, working.Token).ConfigureAwait(false);
 
-                    // At-least-once checkpoint: committed only after every item was attempted. A crash
-                    // before this line re-detects the same changes next time; nothing is skipped.
+                    // At-least-once checkpoint: committed only after every item was attempted and every
+                    // document written. A crash before this line re-detects the same changes next time.
                     await session.CommitAsync(succeeded, working.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (activityTimeout.IsCancellationRequested && !runToken.IsCancellationRequested)
@@ -117,11 +115,10 @@ public sealed partial class ConnectorActivity(
         }
     }
 
-    private async Task<(IReadOnlyCollection<WorkItem> Succeeded, IReadOnlyCollection<string> DocumentIds)> ProcessAsync(
-        string connectorName, IConnectorSession session, IReadOnlyList<WorkItem> items, RunProgress progress, CancellationToken cancellationToken)
+    private async Task<IReadOnlyCollection<WorkItem>> ProcessAsync(
+        string connectorName, IConnectorSession session, IReadOnlyList<WorkItem> items, DocumentBatchWriter documents, RunProgress progress, CancellationToken cancellationToken)
     {
         var succeeded = new ConcurrentBag<WorkItem>();
-        var documentIds = new ConcurrentBag<string>();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Value.ItemParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(items, parallel, async (item, ct) =>
         {
@@ -132,8 +129,7 @@ public sealed partial class ConnectorActivity(
                 var document = await session.ProcessItemAsync(item, ct).ConfigureAwait(false);
                 if (document is not null)
                 {
-                    await sink.WriteDocumentAsync(progress.TenantId, connectorName, document, ct).ConfigureAwait(false);
-                    documentIds.Add(document.Id);
+                    await documents.AddAsync(document, ct).ConfigureAwait(false);
                 }
 
                 succeeded.Add(item);
@@ -147,7 +143,7 @@ public sealed partial class ConnectorActivity(
 
             await progress.ItemDoneAsync(connectorName, item.Title, failure, ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
-        return (succeeded, documentIds);
+        return succeeded;
     }
 
     private static async Task<ConnectorResult> EndAsync(

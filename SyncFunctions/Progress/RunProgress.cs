@@ -50,6 +50,9 @@ public sealed partial class RunProgress : IDisposable
 
     public string SyncId => _operation.SyncId;
 
+    /// <summary>Which run of the operation this is (1, or more after a lost worker).</summary>
+    public int Attempt => _operation.RunAttempt;
+
     public IReadOnlyList<ConnectorProgress> Connectors
     {
         get

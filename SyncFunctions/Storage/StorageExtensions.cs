@@ -7,6 +7,7 @@ public static class StorageExtensions
     public static IServiceCollection AddSyncStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(_ => StorageSettings.FromConfiguration(configuration));
+        services.AddSingleton<Telemetry.StorageRequestCounter>();
         services.AddSingleton<SyncStorage>();
         services.AddHostedService<StorageInitializer>();
         return services;

@@ -1,6 +1,8 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using SyncFunctions.Telemetry;
 
 namespace SyncFunctions.Storage;
 
@@ -12,22 +14,27 @@ public sealed class SyncStorage
 {
     public const string RunQueueName = "sync-runs";
 
-    public SyncStorage(StorageSettings settings)
+    public SyncStorage(StorageSettings settings, StorageRequestCounter counter)
     {
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(counter.For("table"), HttpPipelinePosition.PerRetry);
         var tables = settings.ConnectionString is not null
-            ? new TableServiceClient(settings.ConnectionString)
-            : new TableServiceClient(settings.TableServiceUri, settings.Credential);
+            ? new TableServiceClient(settings.ConnectionString, tableOptions)
+            : new TableServiceClient(settings.TableServiceUri, settings.Credential, tableOptions);
         var queueOptions = new QueueClientOptions
         {
             // The Functions queue trigger reads Base64 by default; the local listener must agree with it.
             MessageEncoding = QueueMessageEncoding.Base64,
         };
+        queueOptions.AddPolicy(counter.For("queue"), HttpPipelinePosition.PerRetry);
         var queues = settings.ConnectionString is not null
             ? new QueueServiceClient(settings.ConnectionString, queueOptions)
             : new QueueServiceClient(settings.QueueServiceUri, settings.Credential, queueOptions);
+        var blobOptions = new BlobClientOptions();
+        blobOptions.AddPolicy(counter.For("blob"), HttpPipelinePosition.PerRetry);
         var blobs = settings.ConnectionString is not null
-            ? new BlobServiceClient(settings.ConnectionString)
-            : new BlobServiceClient(settings.BlobServiceUri, settings.Credential);
+            ? new BlobServiceClient(settings.ConnectionString, blobOptions)
+            : new BlobServiceClient(settings.BlobServiceUri, settings.Credential, blobOptions);
 
         var p = settings.Prefix;
         Operations = tables.GetTableClient(p + "SyncOperations");
