@@ -84,7 +84,8 @@ public static class SyncEndpoints
     }
 
     private static async Task<Results<Ok<SyncHistoryResponse>, ValidationProblem>> HistoryAsync(
-        Caller caller, SyncOperationStore operations, TimeProvider time, CancellationToken cancellationToken, string? limit = null, string? pageToken = null)
+        Caller caller, SyncOperationStore operations, TimeProvider time, CancellationToken cancellationToken,
+        string? limit = null, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "page_token")] string? pageToken = null)
     {
         var size = 20;
         if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > 100))

@@ -76,8 +76,9 @@ public sealed class ConnectionStore(SyncStorage storage, IDataProtectionProvider
     {
         try
         {
-            await Table.DeleteEntityAsync(tenantId, connector, ETag.All, cancellationToken).ConfigureAwait(false);
-            return true;
+            // The SDK answers a missing entity with a 404 response, not an exception.
+            var response = await Table.DeleteEntityAsync(tenantId, connector, ETag.All, cancellationToken).ConfigureAwait(false);
+            return response.Status != StatusCodes.Status404NotFound;
         }
         catch (RequestFailedException e) when (e.IsNotFound())
         {

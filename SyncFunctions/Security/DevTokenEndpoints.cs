@@ -22,7 +22,9 @@ public static class DevTokenEndpoints
     private static Results<Ok<DevTokenResponse>, ValidationProblem, NotFound> Issue(DevTokenRequest? request, HttpContext context, DevTokenIssuer issuer)
     {
         var remote = context.Connection.RemoteIpAddress;
-        if (remote is null || !IPAddress.IsLoopback(remote) || context.Request.Headers.ContainsKey("X-Forwarded-For"))
+        // A local proxy makes every caller look like loopback; either forwarding header gives it away.
+        if (remote is null || !IPAddress.IsLoopback(remote)
+            || context.Request.Headers.ContainsKey("X-Forwarded-For") || context.Request.Headers.ContainsKey("Forwarded"))
         {
             return TypedResults.NotFound();
         }

@@ -1,0 +1,408 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using SyncFunctions.Tests.Infrastructure;
+
+namespace SyncFunctions.Tests.Api;
+
+/// <summary>
+/// Bad input never reaches a table key: every rejected request answers 400 problem details (or, when
+/// Kestrel routes an encoded character elsewhere, another 4xx problem) and leaves storage untouched.
+/// </summary>
+public sealed class InputValidationTests(InputValidationTests.AppFixture fixture) : IClassFixture<InputValidationTests.AppFixture>
+{
+    private const string Admin = "sync.admin";
+    private const string ValidSyncId = "01JABCDEFGHJKMNPQRSTVWXYZ0";
+
+    private static readonly string OneKilobyte = new('a', 1024);
+
+    /// <summary>A frame of a .NET stack trace ("at Namespace.Type.Method(").</summary>
+    private static readonly System.Text.RegularExpressions.Regex StackFrame = new(@"\bat [\w.`<>+]+\.[\w<>`]+\(", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+
+    private SyncApp App => fixture.App;
+
+    // Tenant ids and connector names that must never become a table key. Control characters and the
+    // key-breaking / \ # ? are the ones Azure Table Storage forbids; 1 KB is far past either limit.
+    public static TheoryData<string> KeyBreakingValues => new()
+    {
+        "a/b",
+        "a\\b",
+        "a#b",
+        "a?b",
+        "a\u0001b",
+        "a\tb",
+        "a\u007fb",
+        "a b",
+        OneKilobyte,
+    };
+
+    [Theory]
+    [MemberData(nameof(KeyBreakingValues))]
+    public async Task PutConnection_WithKeyBreakingConnectorName_IsRejectedAndStoresNothing(string connector)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        var response = await client.PutAsJsonAsync($"/api/v1/connections/{Uri.EscapeDataString(connector)}", new { settings = new { items = 1 } });
+
+        await AssertRejectedPathAsync(response);
+        await AssertNoConnectionsAsync(client);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Theory]
+    [MemberData(nameof(KeyBreakingValues))]
+    public async Task DeleteConnection_WithKeyBreakingConnectorName_IsRejected(string connector)
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var response = await client.DeleteAsync($"/api/v1/connections/{Uri.EscapeDataString(connector)}");
+
+        await AssertRejectedPathAsync(response);
+        var list = await (await client.GetAsync("/api/v1/connections")).JsonAsync();
+        Assert.Equal(["demo"], list.GetProperty("connections").EnumerateArray().Select(c => c.GetProperty("connector").GetString()));
+    }
+
+    [Theory]
+    [MemberData(nameof(KeyBreakingValues))]
+    public async Task IntegrationTrigger_WithKeyBreakingConnectorName_IsRejectedAndStartsNothing(string connector)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var response = await client.PostAsync($"/api/integrations/{Uri.EscapeDataString(connector)}/sync", null);
+
+        await AssertRejectedPathAsync(response);
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Theory]
+    [MemberData(nameof(KeyBreakingValues))]
+    public async Task Trigger_WithKeyBreakingConnectorNameInBody_Returns400AndStartsNothing(string connector)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var response = await client.PostAsJsonAsync("/api/v1/sync", new { connectors = new[] { connector } });
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("connectors", out _), problem.ToString());
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Theory]
+    [InlineData("a/b")] // another route, or none
+    [InlineData("a\\b")] // the client sends it as '/'
+    [InlineData("demo/../../sync")] // dot segments are resolved before routing
+    [InlineData("a#b")] // the fragment never leaves the client: connector "a"
+    [InlineData("a?b")] // the rest is a query: connector "a"
+    public async Task PutConnection_WithUnencodedSpecialCharacters_IsRejectedAndStoresNothing(string connector)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        var response = await client.PutAsJsonAsync("/api/v1/connections/" + connector, new { settings = new { items = 1 } });
+
+        // Whatever route the raw characters lead to, it is a 4xx problem, never a success or a crash.
+        Assert.True(
+            response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed,
+            $"expected 400, 404 or 405, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        await AssertProblemAsync(response, response.StatusCode);
+        await AssertNoConnectionsAsync(client);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Theory]
+    [MemberData(nameof(KeyBreakingValues))]
+    [InlineData("")]
+    [InlineData("-leading-dash")]
+    [InlineData("~sweeper")]
+    public async Task AdminTenantQuery_WithInvalidTenantId_Returns400AndWritesNothing(string tenantId)
+    {
+        var own = SyncApp.NewTenant("admin");
+        using var admin = await App.ClientForAsync(own, null, Admin);
+        var query = "?tenant_id=" + Uri.EscapeDataString(tenantId);
+
+        var put = await admin.PutAsJsonAsync("/api/v1/connections/demo" + query, new { settings = new { items = 1 } });
+        var problem = await AssertProblemAsync(put, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("tenant_id", out _), problem.ToString());
+
+        var trigger = await admin.PostAsync("/api/v1/sync" + query, null);
+        await AssertProblemAsync(trigger, HttpStatusCode.BadRequest);
+
+        foreach (var read in new[] { "/api/v1/connections", "/api/v1/sync/status", "/api/v1/sync/history" })
+        {
+            await AssertProblemAsync(await admin.GetAsync(read + query), HttpStatusCode.BadRequest);
+        }
+
+        await AssertProblemAsync(await admin.PostAsync("/api/v1/sync/cleanup" + query, null), HttpStatusCode.BadRequest);
+
+        // Nothing for the named tenant, nor (by a fallback) for the admin's own.
+        await AssertNoRawConnectionRowAsync(tenantId);
+        await AssertNoConnectionsAsync(admin);
+        await AssertNoSyncAsync(admin, own);
+    }
+
+    [Fact]
+    public async Task PutConnection_WithUnknownConnector_Returns400AndStoresNothing()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        var response = await client.PutAsJsonAsync("/api/v1/connections/nope", new { settings = new { items = 1 } });
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("nope", problem.GetProperty("errors").GetProperty("connector")[0].GetString(), StringComparison.Ordinal);
+        await AssertNoConnectionsAsync(client);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Fact]
+    public async Task Trigger_WithUnknownConnector_Returns400AndStartsNothing()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var response = await client.PostAsJsonAsync("/api/v1/sync", new { connectors = (string[])["nope"] });
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("connectors.nope", out _), problem.ToString());
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Fact]
+    public async Task IntegrationTrigger_WithUnknownConnector_Returns400AndStartsNothing()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var response = await client.PostAsync("/api/integrations/nope/sync", null);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("not json")]
+    [InlineData("[]")]
+    [InlineData("{\"settings\": []}")]
+    [InlineData("{\"settings\": {\"items\": 1}, \"secrets\": {\"token\": 42}}")]
+    [InlineData("{\"settings\": {\"items\": 1}, \"extra\": true}")]
+    [InlineData("{\"setings\": {\"items\": 1}}")]
+    [InlineData("null")]
+    public async Task PutConnection_WithMalformedBody_Returns400AndStoresNothing(string body)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        var response = await client.PutAsync("/api/v1/connections/demo", content);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await AssertNoConnectionsAsync(client);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("not json")]
+    [InlineData("{\"connectors\": \"demo\"}")]
+    [InlineData("{\"connectors\": [1]}")]
+    [InlineData("{\"connectors\": [null]}")]
+    [InlineData("{\"connector\": [\"demo\"]}")]
+    public async Task Trigger_WithMalformedBody_Returns400AndStartsNothing(string body)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        var response = await client.PostAsync("/api/v1/sync", content);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Theory]
+    [InlineData("{\"items\": -1}", "settings.items")]
+    [InlineData("{\"items\": 1.5}", "settings.items")]
+    [InlineData("{\"items\": \"5\"}", "settings.items")]
+    [InlineData("{\"items\": 1000001}", "settings.items")]
+    [InlineData("{\"item_delay_ms\": \"abc\"}", "settings.item_delay_ms")]
+    [InlineData("{\"item_delay_ms\": -5}", "settings.item_delay_ms")]
+    [InlineData("{\"fail_every\": true}", "settings.fail_every")]
+    [InlineData("{\"hang_after\": null}", "settings.hang_after")]
+    [InlineData("{\"itemz\": 5}", "settings.itemz")]
+    public async Task PutDemo_WithInvalidSetting_Returns400NamingItAndStoresNothing(string settings, string field)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        using var content = new StringContent($"{{\"settings\": {settings}}}", Encoding.UTF8, "application/json");
+        var response = await client.PutAsync("/api/v1/connections/demo", content);
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        await AssertNoConnectionsAsync(client);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Fact]
+    public async Task PutDemo_WithInvalidSetting_KeepsThePreviousConnection()
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+        await client.PutConnectionAsync("demo", new { items = 7 });
+
+        var response = await client.PutAsJsonAsync("/api/v1/connections/demo", new { settings = new { items = -1 } });
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var list = await (await client.GetAsync("/api/v1/connections")).JsonAsync();
+        var demo = Assert.Single(list.GetProperty("connections").EnumerateArray());
+        Assert.Equal(7, demo.GetProperty("settings").GetProperty("items").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXYZ")] // 25 characters
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXYZ00")] // 27 characters
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXYZI")] // I is not Crockford base32
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXYZU")] // nor is U
+    [InlineData("81JABCDEFGHJKMNPQRSTVWXYZ0")] // past the 48-bit time range
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXY-0")]
+    [InlineData("01JABCDEFGHJKMNPQRSTVWXY 0")]
+    public async Task SyncIdRoutes_WithMalformedSyncId_Return400(string syncId)
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+        var id = Uri.EscapeDataString(syncId);
+
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+                 {
+                     () => client.GetAsync($"/api/v1/sync/{id}"),
+                     () => client.PostAsync($"/api/v1/sync/{id}/cancel", null),
+                     () => client.GetAsync($"/api/sync-progress/{id}"),
+                 })
+        {
+            var problem = await AssertProblemAsync(await request(), HttpStatusCode.BadRequest);
+            Assert.True(problem.GetProperty("errors").TryGetProperty("sync_id", out _), problem.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task SyncIdRoutes_WithWellFormedUnknownSyncId_Return404()
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+
+        await AssertProblemAsync(await client.GetAsync($"/api/v1/sync/{ValidSyncId}"), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await client.PostAsync($"/api/v1/sync/{ValidSyncId}/cancel", null), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await client.GetAsync($"/api/sync-progress/{ValidSyncId}"), HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=101")]
+    [InlineData("limit=-1")]
+    [InlineData("limit=abc")]
+    [InlineData("limit=1.5")]
+    [InlineData("limit=%2B5")]
+    [InlineData("limit=")]
+    [InlineData("limit=99999999999999999999")]
+    [InlineData("page_token=%21%21%21")]
+    [InlineData("page_token=not-base64-%C3%A9")]
+    public async Task History_WithBadPaging_Returns400(string query)
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+
+        var response = await client.GetAsync($"/api/v1/sync/history?{query}");
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var field = query[..query.IndexOf('=', StringComparison.Ordinal)];
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task History_WithPageTokenFromPreviousPage_ReturnsTheNextPage()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 0 });
+        var first = await client.TriggerAsync();
+        await client.WaitForEndAsync(first);
+        var second = await client.TriggerAsync();
+        await client.WaitForEndAsync(second);
+
+        var page1 = await (await client.GetAsync("/api/v1/sync/history?limit=1")).JsonAsync();
+        Assert.Equal([second], page1.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        var token = page1.GetProperty("next_page_token").GetString();
+        Assert.False(string.IsNullOrEmpty(token));
+
+        var page2 = await (await client.GetAsync($"/api/v1/sync/history?limit=1&page_token={Uri.EscapeDataString(token!)}")).JsonAsync();
+        Assert.Equal([first], page2.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+    }
+
+    /// <summary>
+    /// An encoded character in a path segment still matches the route (Kestrel decodes the segment but
+    /// keeps %2F encoded), so the endpoint's own validation answers: exactly 400.
+    /// </summary>
+    private static Task<JsonElement> AssertRejectedPathAsync(HttpResponseMessage response) => AssertProblemAsync(response, HttpStatusCode.BadRequest);
+
+    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
+        Assert.DoesNotMatch(StackFrame, body);
+        var problem = JsonDocument.Parse(body).RootElement.Clone();
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    private static async Task AssertNoConnectionsAsync(HttpClient client)
+    {
+        var response = await client.GetAsync("/api/v1/connections");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await response.JsonAsync()).GetProperty("connections").EnumerateArray());
+    }
+
+    private async Task AssertNoSyncAsync(HttpClient client, string tenant)
+    {
+        var status = await (await client.GetAsync("/api/v1/sync/status")).JsonAsync();
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("latest_sync").ValueKind);
+        var history = await (await client.GetAsync("/api/v1/sync/history")).JsonAsync();
+        Assert.Empty(history.GetProperty("items").EnumerateArray());
+        Assert.Null(await App.Get<SyncFunctions.Locking.TenantLock>().GetAsync(tenant, CancellationToken.None));
+    }
+
+    /// <summary>Reads the connections table itself: no row under the tenant, whatever its key looks like.</summary>
+    private async Task AssertNoRawConnectionRowAsync(string partition)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in App.Storage.Connections.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
+        {
+            rows.Add(row);
+        }
+
+        Assert.DoesNotContain(rows, r => r.PartitionKey == partition);
+    }
+
+    public sealed class AppFixture : IAsyncLifetime
+    {
+        public SyncApp App { get; private set; } = null!;
+
+        public async Task InitializeAsync() => App = await SyncApp.StartAsync();
+
+        public Task DisposeAsync()
+        {
+            App.Dispose();
+            return Task.CompletedTask;
+        }
+    }
+}
