@@ -56,6 +56,27 @@ public sealed class ConnectionEndpointsTests(ConnectionEndpointsTests.AppFixture
     }
 
     [Fact]
+    public async Task Put_WithoutSecrets_KeepsTheStoredSecretsAndAnEmptyObjectClearsThem()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = VaultApp.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", DevToken(tenant));
+        var path = $"/api/v1/connections/{VaultConnector.ConnectorName}";
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync(path, new { settings = new { base_url = "https://a.example" }, secrets = new { api_token = "kept" } })).StatusCode);
+
+        var updated = await client.PutAsJsonAsync(path, new { settings = new { base_url = "https://b.example" } });
+
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal(["api_token"], JsonDocument.Parse(await updated.Content.ReadAsStringAsync()).RootElement.GetProperty("secret_names").EnumerateArray().Select(n => n.GetString()));
+        var stored = await App.Get<ConnectionStore>().GetAsync(tenant, VaultConnector.ConnectorName, CancellationToken.None);
+        Assert.Equal("kept", stored?.Settings.GetSecret("api_token"));
+        Assert.Equal("https://b.example", stored?.Settings.GetString("base_url"));
+
+        var cleared = await client.PutAsJsonAsync(path, new { settings = new { base_url = "https://b.example" }, secrets = new { } });
+        Assert.Empty(JsonDocument.Parse(await cleared.Content.ReadAsStringAsync()).RootElement.GetProperty("secret_names").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Put_WithSecret_StoresOnlyCiphertextInTheTableRow()
     {
         var tenant = SyncApp.NewTenant();

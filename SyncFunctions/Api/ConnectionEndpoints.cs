@@ -87,6 +87,12 @@ public static class ConnectionEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
+        if (request.Secrets is null && await store.GetAsync(caller.TenantId, connector, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            // Secrets are write-only, so a client cannot send them back: leaving them out keeps them.
+            secrets = new Dictionary<string, string>(existing.Settings.Secrets);
+        }
+
         var settings = new ConnectorSettings(values, secrets);
         var invalid = implementation.Validate(settings);
         if (invalid.Count > 0)

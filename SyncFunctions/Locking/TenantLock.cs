@@ -135,8 +135,9 @@ public sealed partial class TenantLock(SyncStorage storage, TimeProvider time, I
         {
             try
             {
-                await Table.DeleteEntityAsync(tenantId, RowKey, etag, cancellationToken).ConfigureAwait(false);
-                return true;
+                var deleted = await Table.DeleteEntityAsync(tenantId, RowKey, etag, cancellationToken).ConfigureAwait(false);
+                return !deleted.IsError; // a missing row answers 404 without throwing: nothing was released
+
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())
             {
