@@ -166,6 +166,25 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Null(await _app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(_tenant, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Sync_WhenTheFolderHoldsANamedPipe_DoesNotWaitOnItAndSyncsTheFiles()
+    {
+        WriteFile("a.txt", "alpha");
+        WriteFile("empty.txt", "");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_folder, "pipe"))!)
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var sync = await SyncAsync();
+
+        Assert.Equal("completed", sync.Status);
+        var documents = await ReadManifestDocumentsAsync(sync.Id);
+        Assert.Equal("alpha", documents["a.txt"].GetProperty("text").GetString());
+        Assert.Equal("", documents["empty.txt"].GetProperty("text").GetString());
+    }
+
     private string WriteFile(string relative, string content)
     {
         var path = Path.Combine(_folder, relative);

@@ -13,6 +13,7 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
 {
     public const string ConnectorName = "folder";
     private static readonly string[] Known = ["path"];
+    private static readonly string EmptyHash = Convert.ToHexStringLower(SHA256.HashData([]));
 
     public string Name => ConnectorName;
 
@@ -98,7 +99,9 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
                     continue;
                 }
 
-                var hash = await HashAsync(file, cancellationToken).ConfigureAwait(false);
+                // A zero-length entry is never opened: an empty file needs no reading, and a named pipe,
+                // socket or device (all report no length) would block the open until someone wrote to it.
+                var hash = info.Length == 0 ? EmptyHash : await HashAsync(file, cancellationToken).ConfigureAwait(false);
                 if (state is not null && state.ContentHash == hash)
                 {
                     // Touched but not changed: remember the new time, process nothing.
@@ -119,7 +122,7 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
             string? text;
             try
             {
-                text = await ReadTextAsync(file.FullPath, maxTextBytes, cancellationToken).ConfigureAwait(false);
+                text = file.Size == 0 ? "" : await ReadTextAsync(file.FullPath, maxTextBytes, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {
