@@ -144,6 +144,26 @@ public sealed class FolderConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sync_OfMoreFilesThanOneStorageBatch_RecordsAndRemovesEveryItemState()
+    {
+        var paths = Enumerable.Range(0, 230).Select(i => WriteFile($"batch/file-{i:D3}.txt", $"content {i}")).ToList();
+        var first = await SyncAsync();
+        Assert.Equal(230, first.FilesProcessed);
+        Assert.Equal(230, (await ReadStatesAsync()).Count);
+
+        foreach (var path in paths.Skip(10))
+        {
+            File.Delete(path);
+        }
+
+        var second = await SyncAsync();
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(0, second.TotalFiles);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"batch/file-{i:D3}.txt"), (await ReadStatesAsync()).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Sync_WhenTheFolderNoLongerExists_FailsWithAConnectorErrorAndAPlainMessage()
     {
         WriteFile("a.txt", "alpha");
