@@ -187,6 +187,54 @@ public sealed class FolderConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sync_WhenTheConfiguredPathIsALinkOutOfTheRoot_FailsWithoutReadingThroughIt()
+    {
+        var outside = Directory.CreateTempSubdirectory("syncfunctions-outside-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "secret.txt"), "not this tenant's");
+            Directory.CreateSymbolicLink(Path.Combine(_folder, "escape"), outside);
+            await _client.PutConnectionAsync("folder", new { path = "docs/escape" });
+
+            var syncId = await _client.TriggerAsync("folder");
+            var done = await _client.WaitForEndAsync(syncId);
+
+            Assert.Equal("failed", done.GetProperty("status").GetString());
+            Assert.Equal("connector_error", done.GetProperty("failure_reason").GetString());
+            Assert.Contains("'docs/escape'", done.GetProperty("error_message").GetString(), StringComparison.Ordinal);
+            Assert.Equal(0, done.GetProperty("files_processed").GetInt32());
+            Assert.False(await ManifestExistsAsync(syncId));
+            Assert.Empty(await ReadStatesAsync());
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Sync_WhenALinkInsideTheFolderPointsOut_SkipsIt()
+    {
+        var outside = Directory.CreateTempSubdirectory("syncfunctions-outside-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "secret.txt"), "not this tenant's");
+            Directory.CreateSymbolicLink(Path.Combine(_folder, "escape"), outside);
+            File.CreateSymbolicLink(Path.Combine(_folder, "secret-link.txt"), Path.Combine(outside, "secret.txt"));
+            WriteFile("a.txt", "alpha");
+
+            var sync = await SyncAsync();
+
+            Assert.Equal("completed", sync.Status);
+            Assert.Equal(["a.txt"], (await ReadManifestDocumentsAsync(sync.Id)).Keys);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Sync_WhenTheFolderHoldsANamedPipe_DoesNotWaitOnItAndSyncsTheFiles()
     {
         WriteFile("a.txt", "alpha");
