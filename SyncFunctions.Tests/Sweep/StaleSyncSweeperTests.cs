@@ -277,6 +277,29 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SweepAsync_WhenATriggerDiedBeforeRecordingItsSync_ReleasesTheLockOnceItExpires()
+    {
+        var app = await StartAppAsync();
+        var tenant = SyncApp.NewTenant();
+        var tenantLock = app.Get<TenantLock>();
+        var orphan = SyncId.New(_clock.GetUtcNow());
+        var options = app.Get<IOptions<SyncOptions>>().Value;
+        Assert.IsType<LockAcquisition.Acquired>(
+            await tenantLock.AcquireAsync(tenant, orphan, _clock.GetUtcNow() + options.QueueTimeout, (_, _, _) => Task.FromResult(false), None));
+        var sweeper = app.Get<StaleSyncSweeper>();
+
+        Assert.Equal(0, (await sweeper.SweepAsync(null, None)).Cleaned);
+        Assert.Equal(orphan, (await tenantLock.GetAsync(tenant, None))?.HolderId); // maybe still recording
+
+        _clock.Advance(options.QueueTimeout);
+        var result = await sweeper.SweepAsync(null, None);
+
+        Assert.Equal(0, result.Cleaned); // there is no operation to fail
+        Assert.Null(await tenantLock.GetAsync(tenant, None));
+        Assert.Null(await app.Get<SyncOperationStore>().GetAsync(tenant, orphan, None));
+    }
+
+    [Fact]
     public async Task SweepAsync_WithALongHistory_FailsOnlyTheStaleActiveSyncs()
     {
         var app = await StartAppAsync();
