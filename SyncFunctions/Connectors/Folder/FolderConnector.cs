@@ -13,6 +13,7 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
 {
     public const string ConnectorName = "folder";
     private static readonly string[] Known = ["path"];
+    private static readonly string EmptyHash = Convert.ToHexStringLower(SHA256.HashData([]));
 
     public string Name => ConnectorName;
 
@@ -48,6 +49,12 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
             throw new ConnectorException($"Folder '{path}' does not exist.");
         }
 
+        if (PassesThroughLink(directory))
+        {
+            // Resolve is lexical; a link on the way could lead anywhere, so it is refused like links inside.
+            throw new ConnectorException($"Folder '{path}' is or passes through a link; links are not followed.");
+        }
+
         IConnectorSession session = new FolderSession(context, directory, states, options.Value.MaxTextBytes, time);
         return Task.FromResult(session);
     }
@@ -64,6 +71,23 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
         var full = Path.GetFullPath(Path.Combine(root, relative));
         var rootWithSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
         return full == root || full.StartsWith(rootWithSeparator, StringComparison.Ordinal) ? full : null;
+    }
+
+    /// <summary>True when the directory, or any directory between it and the root, is a link.</summary>
+    private bool PassesThroughLink(string directory)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Value.Root!));
+        for (var current = Path.TrimEndingDirectorySeparator(directory);
+             current.Length > root.Length && current.StartsWith(root, StringComparison.Ordinal);
+             current = Path.GetDirectoryName(current)!)
+        {
+            if (new DirectoryInfo(current).LinkTarget is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed record FileWork(string RelativePath, string FullPath, long Size, DateTimeOffset ModifiedAt, string Hash);
@@ -98,7 +122,9 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
                     continue;
                 }
 
-                var hash = await HashAsync(file, cancellationToken).ConfigureAwait(false);
+                // A zero-length entry is never opened: an empty file needs no reading, and a named pipe,
+                // socket or device (all report no length) would block the open until someone wrote to it.
+                var hash = info.Length == 0 ? EmptyHash : await HashAsync(file, cancellationToken).ConfigureAwait(false);
                 if (state is not null && state.ContentHash == hash)
                 {
                     // Touched but not changed: remember the new time, process nothing.
@@ -119,7 +145,7 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
             string? text;
             try
             {
-                text = await ReadTextAsync(file.FullPath, maxTextBytes, cancellationToken).ConfigureAwait(false);
+                text = file.Size == 0 ? "" : await ReadTextAsync(file.FullPath, maxTextBytes, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {
