@@ -7,7 +7,7 @@ namespace SyncFunctions.Tests.Connectors;
 
 /// <summary>
 /// The folder connector end to end: a real directory under the app's folder root, synced through the
-/// HTTP API against real Azurite; item states, documents and manifests are read back from storage.
+/// HTTP API against real Azurite; item states and document batches are read back from storage.
 /// </summary>
 public sealed class FolderConnectorTests : IAsyncLifetime
 {
@@ -34,7 +34,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Sync_OfANewFolder_WritesEachFileAsADocumentAndAManifest()
+    public async Task Sync_OfANewFolder_WritesEachFileAsADocumentInTheSyncsBatches()
     {
         WriteFile("a.txt", "alpha text");
         WriteFile("notes/b.md", "# beta");
@@ -44,7 +44,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("completed", sync.Status);
         Assert.Equal(2, sync.FilesProcessed);
         Assert.Equal(2, sync.TotalFiles);
-        var documents = await ReadManifestDocumentsAsync(sync.Id);
+        var documents = await ReadDocumentsAsync(sync.Id);
         Assert.Equal(["a.txt", "notes/b.md"], documents.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("alpha text", documents["a.txt"].GetProperty("text").GetString());
         Assert.Equal("# beta", documents["notes/b.md"].GetProperty("text").GetString());
@@ -65,7 +65,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal(0, second.FilesProcessed);
         Assert.Equal(0, second.TotalFiles);
         Assert.Equal(0, second.FilesFailed);
-        Assert.False(await ManifestExistsAsync(second.Id), "a sync that changed nothing should write no manifest");
+        Assert.False(await DocumentsWrittenAsync(second.Id), "a sync that changed nothing should write no document batch");
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("completed", second.Status);
         Assert.Equal(1, second.FilesProcessed);
         Assert.Equal(1, second.TotalFiles);
-        var documents = await ReadManifestDocumentsAsync(second.Id);
+        var documents = await ReadDocumentsAsync(second.Id);
         Assert.Equal(["b.txt"], documents.Keys);
         Assert.Equal("beta, second edition", documents["b.txt"].GetProperty("text").GetString());
         var after = (await ReadStatesAsync())["b.txt"];
@@ -103,7 +103,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("completed", second.Status);
         Assert.Equal(0, second.FilesProcessed);
         Assert.Equal(0, second.TotalFiles);
-        Assert.False(await ManifestExistsAsync(second.Id));
+        Assert.False(await DocumentsWrittenAsync(second.Id));
         // The new time is remembered, so the next sync does not even read the file's content again.
         var state = (await ReadStatesAsync())["a.txt"];
         Assert.Equal(new DateTimeOffset(touchedAt, TimeSpan.Zero), state.ModifiedAt);
@@ -137,7 +137,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("completed", second.Status);
         Assert.Equal(1, second.FilesProcessed);
         Assert.Equal(1, second.TotalFiles);
-        var documents = await ReadManifestDocumentsAsync(second.Id);
+        var documents = await ReadDocumentsAsync(second.Id);
         Assert.Equal(["2025/q3/report.txt"], documents.Keys);
         Assert.Equal("quarterly numbers", documents["2025/q3/report.txt"].GetProperty("text").GetString());
         Assert.Equal(["2025/q3/report.txt", "a.txt"], (await ReadStatesAsync()).Keys.Order(StringComparer.Ordinal));
@@ -205,7 +205,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
             Assert.Equal("connector_error", done.GetProperty("failure_reason").GetString());
             Assert.Contains("'docs/escape'", done.GetProperty("error_message").GetString(), StringComparison.Ordinal);
             Assert.Equal(0, done.GetProperty("files_processed").GetInt32());
-            Assert.False(await ManifestExistsAsync(syncId));
+            Assert.False(await DocumentsWrittenAsync(syncId));
             Assert.Empty(await ReadStatesAsync());
         }
         finally
@@ -228,7 +228,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
             var sync = await SyncAsync();
 
             Assert.Equal("completed", sync.Status);
-            Assert.Equal(["a.txt"], (await ReadManifestDocumentsAsync(sync.Id)).Keys);
+            Assert.Equal(["a.txt"], (await ReadDocumentsAsync(sync.Id)).Keys);
         }
         finally
         {
@@ -250,7 +250,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         var sync = await SyncAsync();
 
         Assert.Equal("completed", sync.Status);
-        var documents = await ReadManifestDocumentsAsync(sync.Id);
+        var documents = await ReadDocumentsAsync(sync.Id);
         Assert.Equal("alpha", documents["a.txt"].GetProperty("text").GetString());
         Assert.Equal("", documents["empty.txt"].GetProperty("text").GetString());
     }
@@ -296,32 +296,37 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         return states;
     }
 
-    private string ManifestName(string syncId) => $"{_tenant}/folder/manifests/{syncId}.json";
-
-    private async Task<bool> ManifestExistsAsync(string syncId) =>
-        (await _app.Storage.Documents.GetBlobClient(ManifestName(syncId)).ExistsAsync()).Value;
-
-    /// <summary>The documents a sync's manifest names, read from their blobs, by the file's relative path.</summary>
-    private async Task<Dictionary<string, JsonElement>> ReadManifestDocumentsAsync(string syncId)
+    /// <summary>The sync's document batches: JSON Lines blobs under {tenant}/folder/{syncId}/.</summary>
+    private async Task<List<string>> BatchNamesAsync(string syncId)
     {
-        var manifest = await ReadBlobJsonAsync(ManifestName(syncId));
-        Assert.Equal(syncId, manifest.GetProperty("sync_id").GetString());
-        Assert.Equal("folder", manifest.GetProperty("connector").GetString());
-        var documents = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var id in manifest.GetProperty("documents").EnumerateArray().Select(e => e.GetString()!))
+        var names = new List<string>();
+        await foreach (var blob in _app.Storage.Documents.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{_tenant}/folder/{syncId}/", CancellationToken.None))
         {
-            var document = await ReadBlobJsonAsync(DocumentSink.DocumentBlobName(_tenant, "folder", id));
-            Assert.Equal(id, document.GetProperty("id").GetString());
-            documents.Add(document.GetProperty("metadata").GetProperty("path").GetString()!, document);
+            Assert.EndsWith(".jsonl", blob.Name, StringComparison.Ordinal);
+            names.Add(blob.Name);
         }
 
-        return documents;
+        return names;
     }
 
-    private async Task<JsonElement> ReadBlobJsonAsync(string name)
+    private async Task<bool> DocumentsWrittenAsync(string syncId) => (await BatchNamesAsync(syncId)).Count > 0;
+
+    /// <summary>The documents a sync wrote, read from its batches, by the file's relative path.</summary>
+    private async Task<Dictionary<string, JsonElement>> ReadDocumentsAsync(string syncId)
     {
-        var content = await _app.Storage.Documents.GetBlobClient(name).DownloadContentAsync();
-        return JsonDocument.Parse(content.Value.Content.ToString()).RootElement.Clone();
+        var documents = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var name in await BatchNamesAsync(syncId))
+        {
+            var content = await _app.Storage.Documents.GetBlobClient(name).DownloadContentAsync();
+            foreach (var line in content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var document = JsonDocument.Parse(line).RootElement.Clone();
+                documents.Add(document.GetProperty("metadata").GetProperty("path").GetString()!, document);
+            }
+        }
+
+        Assert.NotEmpty(documents);
+        return documents;
     }
 
     private sealed record SyncSummary(string Id, string Status, int FilesProcessed, int FilesFailed, int TotalFiles);
