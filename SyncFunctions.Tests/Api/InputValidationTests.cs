@@ -11,15 +11,12 @@ namespace SyncFunctions.Tests.Api;
 /// Bad input never reaches a table key: every rejected request answers 400 problem details (or, when
 /// Kestrel routes an encoded character elsewhere, another 4xx problem) and leaves storage untouched.
 /// </summary>
-public sealed class InputValidationTests(InputValidationTests.AppFixture fixture) : IClassFixture<InputValidationTests.AppFixture>
+public sealed class InputValidationTests(SharedSyncApp fixture) : IClassFixture<SharedSyncApp>
 {
     private const string Admin = "sync.admin";
     private const string ValidSyncId = "01JABCDEFGHJKMNPQRSTVWXYZ0";
 
     private static readonly string OneKilobyte = new('a', 1024);
-
-    /// <summary>A frame of a .NET stack trace ("at Namespace.Type.Method(").</summary>
-    private static readonly System.Text.RegularExpressions.Regex StackFrame = new(@"\bat [\w.`<>+]+\.[\w<>`]+\(", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
 
     private SyncApp App => fixture.App;
 
@@ -90,7 +87,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.PostAsJsonAsync("/api/v1/sync", new { connectors = new[] { connector } });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("connectors", out _), problem.ToString());
         await AssertNoSyncAsync(client, tenant);
     }
@@ -112,7 +109,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         Assert.True(
             response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed,
             $"expected 400, 404 or 405, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        await AssertProblemAsync(response, response.StatusCode);
+        await ProblemAssert.AssertProblemAsync(response, response.StatusCode);
         await AssertNoConnectionsAsync(client);
         await AssertNoRawConnectionRowAsync(tenant);
     }
@@ -129,18 +126,18 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         var query = "?tenant_id=" + Uri.EscapeDataString(tenantId);
 
         var put = await admin.PutAsJsonAsync("/api/v1/connections/demo" + query, new { settings = new { items = 1 } });
-        var problem = await AssertProblemAsync(put, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(put, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("tenant_id", out _), problem.ToString());
 
         var trigger = await admin.PostAsync("/api/v1/sync" + query, null);
-        await AssertProblemAsync(trigger, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(trigger, HttpStatusCode.BadRequest);
 
         foreach (var read in new[] { "/api/v1/connections", "/api/v1/sync/status", "/api/v1/sync/history" })
         {
-            await AssertProblemAsync(await admin.GetAsync(read + query), HttpStatusCode.BadRequest);
+            await ProblemAssert.AssertProblemAsync(await admin.GetAsync(read + query), HttpStatusCode.BadRequest);
         }
 
-        await AssertProblemAsync(await admin.PostAsync("/api/v1/sync/cleanup" + query, null), HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(await admin.PostAsync("/api/v1/sync/cleanup" + query, null), HttpStatusCode.BadRequest);
 
         // Nothing for the named tenant, nor (by a fallback) for the admin's own.
         await AssertNoRawConnectionRowAsync(tenantId);
@@ -156,7 +153,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.PutAsJsonAsync("/api/v1/connections/nope", new { settings = new { items = 1 } });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("nope", problem.GetProperty("errors").GetProperty("connector")[0].GetString(), StringComparison.Ordinal);
         await AssertNoConnectionsAsync(client);
         await AssertNoRawConnectionRowAsync(tenant);
@@ -171,7 +168,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.PostAsJsonAsync("/api/v1/sync", new { connectors = (string[])["nope"] });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("connectors.nope", out _), problem.ToString());
         await AssertNoSyncAsync(client, tenant);
     }
@@ -185,7 +182,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.PostAsync("/api/integrations/nope/sync", null);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         await AssertNoSyncAsync(client, tenant);
     }
 
@@ -206,7 +203,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         var response = await client.PutAsync("/api/v1/connections/demo", content);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         await AssertNoConnectionsAsync(client);
         await AssertNoRawConnectionRowAsync(tenant);
     }
@@ -227,7 +224,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         var response = await client.PostAsync("/api/v1/sync", content);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         await AssertNoSyncAsync(client, tenant);
     }
 
@@ -249,7 +246,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         using var content = new StringContent($"{{\"settings\": {settings}}}", Encoding.UTF8, "application/json");
         var response = await client.PutAsync("/api/v1/connections/demo", content);
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
         await AssertNoConnectionsAsync(client);
         await AssertNoRawConnectionRowAsync(tenant);
@@ -263,7 +260,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.PutAsJsonAsync("/api/v1/connections/demo", new { settings = new { items = -1 } });
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         var list = await (await client.GetAsync("/api/v1/connections")).JsonAsync();
         var demo = Assert.Single(list.GetProperty("connections").EnumerateArray());
         Assert.Equal(7, demo.GetProperty("settings").GetProperty("items").GetInt32());
@@ -290,7 +287,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
                      () => client.GetAsync($"/api/sync-progress/{id}"),
                  })
         {
-            var problem = await AssertProblemAsync(await request(), HttpStatusCode.BadRequest);
+            var problem = await ProblemAssert.AssertProblemAsync(await request(), HttpStatusCode.BadRequest);
             Assert.True(problem.GetProperty("errors").TryGetProperty("sync_id", out _), problem.ToString());
         }
     }
@@ -300,9 +297,9 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
     {
         using var client = await App.ClientForAsync(SyncApp.NewTenant());
 
-        await AssertProblemAsync(await client.GetAsync($"/api/v1/sync/{ValidSyncId}"), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await client.PostAsync($"/api/v1/sync/{ValidSyncId}/cancel", null), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await client.GetAsync($"/api/sync-progress/{ValidSyncId}"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await client.GetAsync($"/api/v1/sync/{ValidSyncId}"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await client.PostAsync($"/api/v1/sync/{ValidSyncId}/cancel", null), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await client.GetAsync($"/api/sync-progress/{ValidSyncId}"), HttpStatusCode.NotFound);
     }
 
     [Theory]
@@ -322,7 +319,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
 
         var response = await client.GetAsync($"/api/v1/sync/history?{query}");
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         var field = query[..query.IndexOf('=', StringComparison.Ordinal)];
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
@@ -351,19 +348,7 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
     /// An encoded character in a path segment still matches the route (Kestrel decodes the segment but
     /// keeps %2F encoded), so the endpoint's own validation answers: exactly 400.
     /// </summary>
-    private static Task<JsonElement> AssertRejectedPathAsync(HttpResponseMessage response) => AssertProblemAsync(response, HttpStatusCode.BadRequest);
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
-        Assert.DoesNotMatch(StackFrame, body);
-        var problem = JsonDocument.Parse(body).RootElement.Clone();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
-    }
+    private static Task<JsonElement> AssertRejectedPathAsync(HttpResponseMessage response) => ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
 
     private static async Task AssertNoConnectionsAsync(HttpClient client)
     {
@@ -391,18 +376,5 @@ public sealed class InputValidationTests(InputValidationTests.AppFixture fixture
         }
 
         Assert.DoesNotContain(rows, r => r.PartitionKey == partition);
-    }
-
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public SyncApp App { get; private set; } = null!;
-
-        public async Task InitializeAsync() => App = await SyncApp.StartAsync();
-
-        public Task DisposeAsync()
-        {
-            App.Dispose();
-            return Task.CompletedTask;
-        }
     }
 }

@@ -10,7 +10,7 @@ namespace SyncFunctions.Tests.Api;
 /// A caller sees and touches only its own tenant, on every route; only <c>sync.admin</c> may name
 /// another with <c>?tenant_id=</c>; nobody without a token gets past authentication.
 /// </summary>
-public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture) : IClassFixture<TenantIsolationTests.AppFixture>
+public sealed class TenantIsolationTests(SharedSyncApp fixture) : IClassFixture<SharedSyncApp>
 {
     private const string Admin = "sync.admin";
     private const string SyncIdPlaceholder = "{id}";
@@ -41,14 +41,14 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
         using var ownerClient = owner;
         using var other = await App.ClientForAsync(SyncApp.NewTenant("other"));
 
-        await AssertProblemAsync(await other.GetAsync($"/api/v1/sync/{syncId}"), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await other.GetAsync($"/api/sync-progress/{syncId}"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await other.GetAsync($"/api/v1/sync/{syncId}"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await other.GetAsync($"/api/sync-progress/{syncId}"), HttpStatusCode.NotFound);
 
         // The same requests from the owner find it (the 404s above are not a broken route).
         Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"/api/v1/sync/{syncId}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"/api/sync-progress/{syncId}")).StatusCode);
-        await AssertProblemAsync(await owner.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.Conflict);
+        await ProblemAssert.AssertProblemAsync(await owner.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.Conflict);
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
         await owner.PutConnectionAsync("demo", new { items = 5 });
         using var other = await App.ClientForAsync(SyncApp.NewTenant("other"));
 
-        await AssertProblemAsync(await other.DeleteAsync("/api/v1/connections/demo"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await other.DeleteAsync("/api/v1/connections/demo"), HttpStatusCode.NotFound);
         await other.PutConnectionAsync("demo", new { items = 1 });
         Assert.Equal(HttpStatusCode.NoContent, (await other.DeleteAsync("/api/v1/connections/demo")).StatusCode);
 
@@ -100,7 +100,7 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
 
         var response = await SendAsync(other, route, syncId, "?tenant_id=" + Uri.EscapeDataString(ownerTenant));
 
-        await AssertProblemAsync(response, HttpStatusCode.Forbidden);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Forbidden);
         var status = await (await owner.GetAsync("/api/v1/sync/status")).JsonAsync();
         Assert.Equal(syncId, status.GetProperty("latest_sync").GetProperty("id").GetString());
         Assert.Equal("completed", status.GetProperty("latest_sync").GetProperty("status").GetString());
@@ -135,7 +135,7 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
         // Without naming a tenant, the admin acts on its own, which has nothing.
         var own = await (await admin.GetAsync("/api/v1/sync/status")).JsonAsync();
         Assert.Equal(JsonValueKind.Null, own.GetProperty("latest_sync").ValueKind);
-        await AssertProblemAsync(await admin.GetAsync($"/api/v1/sync/{syncId}"), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await admin.GetAsync($"/api/v1/sync/{syncId}"), HttpStatusCode.NotFound);
     }
 
     [Theory]
@@ -184,7 +184,7 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
         var syncId = await owner.TriggerAsync();
         using var other = await app.ClientForAsync(SyncApp.NewTenant("other"));
 
-        await AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
 
         Assert.Equal("queued", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
         Assert.NotNull(await app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(ownerTenant, CancellationToken.None));
@@ -251,28 +251,5 @@ public sealed class TenantIsolationTests(TenantIsolationTests.AppFixture fixture
             "DELETE" => client.DeleteAsync(uri),
             _ => throw new ArgumentOutOfRangeException(nameof(route), route, "Unknown method."),
         };
-    }
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(body).RootElement.Clone();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
-    }
-
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public SyncApp App { get; private set; } = null!;
-
-        public async Task InitializeAsync() => App = await SyncApp.StartAsync();
-
-        public Task DisposeAsync()
-        {
-            App.Dispose();
-            return Task.CompletedTask;
-        }
     }
 }

@@ -14,7 +14,7 @@ namespace SyncFunctions.Tests.Security;
 /// POST /api/dev/token: a working token for a caller on this machine, nothing for a relayed one,
 /// 400 for a bad tenant id; and the API accepts only tokens signed with the app's key.
 /// </summary>
-public sealed class DevTokenEndpointTests(DevTokenEndpointTests.AppFixture fixture) : IClassFixture<DevTokenEndpointTests.AppFixture>
+public sealed class DevTokenEndpointTests(SharedSyncApp fixture) : IClassFixture<SharedSyncApp>
 {
     private SyncApp App => fixture.App;
 
@@ -80,7 +80,7 @@ public sealed class DevTokenEndpointTests(DevTokenEndpointTests.AppFixture fixtu
 
         var response = await client.PostAsJsonAsync("/api/dev/token", new { tenant_id = tenantId });
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("tenant_id", out _), problem.ToString());
     }
 
@@ -97,7 +97,7 @@ public sealed class DevTokenEndpointTests(DevTokenEndpointTests.AppFixture fixtu
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         var response = await client.PostAsync("/api/dev/token", content);
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
 
@@ -113,7 +113,7 @@ public sealed class DevTokenEndpointTests(DevTokenEndpointTests.AppFixture fixtu
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         var response = await client.PostAsync("/api/dev/token", content);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -154,33 +154,9 @@ public sealed class DevTokenEndpointTests(DevTokenEndpointTests.AppFixture fixtu
 
         var response = await client.GetAsync("/api/v1/connections");
 
-        await AssertProblemAsync(response, HttpStatusCode.Forbidden);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Forbidden);
     }
 
     private static string Sign(string key, TimeProvider time, string tenant) =>
         new DevTokenIssuer(Options.Create(new AuthOptions { DevSigningKey = key }), time).Issue(tenant, $"user@{tenant}.example", []);
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
-        var problem = JsonDocument.Parse(body).RootElement.Clone();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
-    }
-
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public SyncApp App { get; private set; } = null!;
-
-        public async Task InitializeAsync() => App = await SyncApp.StartAsync();
-
-        public Task DisposeAsync()
-        {
-            App.Dispose();
-            return Task.CompletedTask;
-        }
-    }
 }

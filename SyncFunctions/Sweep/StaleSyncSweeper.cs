@@ -32,9 +32,17 @@ public sealed partial class StaleSyncSweeper(
         var leases = tenantId is null ? tenantLock.ListAsync(cancellationToken) : Single(tenantId, cancellationToken);
         await Parallel.ForEachAsync(leases, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (lease, ct) =>
         {
-            if (await SweepOneAsync(lease, ct).ConfigureAwait(false) is { } syncId)
+            try
             {
-                cleaned.Add(syncId);
+                if (await SweepOneAsync(lease, ct).ConfigureAwait(false) is { } syncId)
+                {
+                    cleaned.Add(syncId);
+                }
+            }
+            catch (Azure.RequestFailedException e)
+            {
+                // One tenant's storage hiccup must not stop the cleanup of the others; the next sweep retries it.
+                LogSweepOneFailed(logger, e, lease.TenantId, lease.HolderId, e.Status);
             }
         }).ConfigureAwait(false);
 
@@ -110,6 +118,9 @@ public sealed partial class StaleSyncSweeper(
             : (FailureReason.Stuck, string.Create(CultureInfo.InvariantCulture,
                 $"No heartbeat for {(int)(now - beat).TotalSeconds} s (limit {(int)staleAfter.TotalSeconds} s); marked stuck by the cleanup."));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of tenant {TenantId} (sync {SyncId}) failed ({Status}); the next sweep retries it")]
+    private static partial void LogSweepOneFailed(ILogger logger, Exception exception, string tenantId, string syncId, int status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cleaned up {Count} stuck sync operations")]
     private static partial void LogCleaned(ILogger logger, int count);
