@@ -5,6 +5,7 @@ using SyncFunctions.Connectors;
 using SyncFunctions.Functions;
 using SyncFunctions.Locking;
 using SyncFunctions.Orchestration;
+using SyncFunctions.Realtime;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
 using SyncFunctions.Sweep;
@@ -23,6 +24,7 @@ builder.Services
     .AddConnectors(builder.Configuration)
     .AddOrchestration()
     .AddSweep()
+    .AddRealtime(builder.Configuration)
     .AddFunctions()
     .AddSecurity(builder.Configuration, builder.Environment)
     .AddApi();

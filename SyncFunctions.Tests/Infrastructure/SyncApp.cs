@@ -20,11 +20,13 @@ public sealed class SyncApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
+    private readonly Action<IServiceCollection>? _services;
 
-    private SyncApp(Dictionary<string, string?> settings, TimeProvider? clock)
+    private SyncApp(Dictionary<string, string?> settings, TimeProvider? clock, Action<IServiceCollection>? services)
     {
         _settings = settings;
         _clock = clock;
+        _services = services;
         UseKestrel(0);
     }
 
@@ -46,7 +48,9 @@ public sealed class SyncApp : WebApplicationFactory<Program>
     /// <param name="settings">Overrides of the app's settings (environment-variable names).</param>
     /// <param name="clock">The engine's clock; the system clock when null.</param>
     /// <param name="prefix">Share another app's storage (a second instance) by passing its prefix.</param>
-    public static async Task<SyncApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null)
+    /// <param name="services">Replacements of the app's services (a fake credential, say).</param>
+    public static async Task<SyncApp> StartAsync(
+        IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null, Action<IServiceCollection>? services = null)
     {
         var azurite = await AzuriteServer.GetAsync();
         var folderRoot = Directory.CreateTempSubdirectory("syncfunctions-folders-").FullName;
@@ -63,7 +67,7 @@ public sealed class SyncApp : WebApplicationFactory<Program>
             all[key] = value;
         }
 
-        var app = new SyncApp(all, clock);
+        var app = new SyncApp(all, clock, services);
         app.StartServer();
         return app;
     }
@@ -77,11 +81,17 @@ public sealed class SyncApp : WebApplicationFactory<Program>
     public async Task<HttpClient> ClientForAsync(string tenantId, string? email = null, params string[] roles)
     {
         var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenForAsync(tenantId, email, roles));
+        return client;
+    }
+
+    /// <summary>A dev token from POST /api/dev/token.</summary>
+    public async Task<string> TokenForAsync(string tenantId, string? email = null, params string[] roles)
+    {
+        using var client = CreateClient();
         var response = await client.PostAsJsonAsync("/api/dev/token", new { tenant_id = tenantId, email = email ?? $"user@{tenantId}.example", roles });
         response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("access_token").GetString();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
+        return (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("access_token").GetString()!;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -95,6 +105,8 @@ public sealed class SyncApp : WebApplicationFactory<Program>
             {
                 services.AddSingleton(_clock);
             }
+
+            _services?.Invoke(services);
         });
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
 using SyncFunctions.Locking;
 using SyncFunctions.Progress;
+using SyncFunctions.Realtime;
 using SyncFunctions.Storage;
 
 namespace SyncFunctions.Orchestration;
@@ -21,6 +22,7 @@ public sealed partial class SyncOrchestrator(
     ConnectorActivity activity,
     AdaptiveTimeout adaptiveTimeout,
     RunningSyncs running,
+    IProgressPublisher publisher,
     WorkerIdentity worker,
     TimeProvider time,
     IOptions<SyncOptions> options,
@@ -101,6 +103,7 @@ public sealed partial class SyncOrchestrator(
             operation.RunLeaseExpiresAt = now + Options.StaleAfter;
             operation.DeadlineAt = now + TimeSpan.FromSeconds(Options.MaxTimeoutSeconds);
             ResetProgress(operation);
+            var started = SyncEventLog.Append(operation, SyncEvent.Started, now);
             try
             {
                 await operations.ReplaceAsync(operation, cancellationToken).ConfigureAwait(false);
@@ -109,6 +112,7 @@ public sealed partial class SyncOrchestrator(
                     LogResumed(logger, syncId, operation.RunAttempt);
                 }
 
+                await publisher.PublishAsync(tenantId, syncId, [started], cancellationToken).ConfigureAwait(false);
                 return (null, operation);
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())
@@ -146,7 +150,7 @@ public sealed partial class SyncOrchestrator(
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(Options.MaxTimeoutSeconds), time);
         using var runToken = CancellationTokenSource.CreateLinkedTokenSource(run.Token, deadline.Token);
         var heartbeat = new RunHeartbeat(lease, operation.DeadlineAt!.Value);
-        using var progress = new RunProgress(operation, operations, time, Options.ProgressFlushInterval, () => Stop(run), logger);
+        using var progress = new RunProgress(operation, operations, publisher, time, Options.ProgressFlushInterval, () => Stop(run), logger);
 
         var connectors = operation.ConnectorNames;
         var known = 0;

@@ -1,4 +1,5 @@
 using Azure;
+using SyncFunctions.Realtime;
 using SyncFunctions.Storage;
 
 namespace SyncFunctions.Progress;
@@ -22,15 +23,20 @@ public sealed partial class RunProgress : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _flushInterval;
     private readonly Action _onLost;
+    private readonly IProgressPublisher _publisher;
     private readonly ILogger _logger;
+    private readonly List<SyncEvent> _pendingEvents = [];
+    private int _publishedDone = -1;
     private DateTimeOffset _lastWrite;
     private bool _dirty;
     private volatile bool _lost;
     private volatile bool _disposed;
     private ITimer? _trailingFlush;
 
-    public RunProgress(SyncOperationEntity operation, SyncOperationStore store, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
+    public RunProgress(
+        SyncOperationEntity operation, SyncOperationStore store, IProgressPublisher publisher, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
     {
+        _publisher = publisher;
         _operation = operation;
         _connectors = operation.ReadConnectorProgress();
         _store = store;
@@ -40,9 +46,6 @@ public sealed partial class RunProgress : IDisposable
         _logger = logger;
         _lastWrite = time.GetUtcNow();
     }
-
-    /// <summary>Raised after each successful write, with a copy of what was written.</summary>
-    public event Action<SyncOperationEntity>? Written;
 
     public bool IsLost => _lost;
 
@@ -168,6 +171,7 @@ public sealed partial class RunProgress : IDisposable
             Recompute();
             _operation.WriteConnectorProgress(_connectors);
             SyncOperationStore.MarkEnded(_operation, status, failureReason, errorMessage, _time.GetUtcNow());
+            _pendingEvents.Add(SyncEventLog.Read(_operation)[^1]);
             _connectors.Clear();
             _connectors.AddRange(_operation.ReadConnectorProgress());
             _dirty = true;
@@ -190,7 +194,14 @@ public sealed partial class RunProgress : IDisposable
 
             change(progress);
             _dirty = true;
-            return Recompute();
+            if (!Recompute())
+            {
+                return false;
+            }
+
+            // A stage change or a milestone: a durable event, stored by the write this change triggers.
+            _pendingEvents.Add(SyncEventLog.Append(_operation, SyncEvent.Progress, _time.GetUtcNow()));
+            return true;
         }
     }
 
@@ -240,6 +251,7 @@ public sealed partial class RunProgress : IDisposable
             for (var attempt = 0; attempt < MaxAttempts && !_lost; attempt++)
             {
                 SyncOperationEntity snapshot;
+                List<SyncEvent> events;
                 lock (_gate)
                 {
                     if (!_dirty)
@@ -249,6 +261,7 @@ public sealed partial class RunProgress : IDisposable
 
                     _operation.WriteConnectorProgress(_connectors);
                     snapshot = _operation.Clone();
+                    events = [.. _pendingEvents];
                     _dirty = false;
                     _lastWrite = _time.GetUtcNow();
                 }
@@ -259,9 +272,10 @@ public sealed partial class RunProgress : IDisposable
                     lock (_gate)
                     {
                         _operation.ETag = snapshot.ETag;
+                        _pendingEvents.RemoveAll(events.Contains);
                     }
 
-                    Written?.Invoke(snapshot);
+                    await PublishAsync(snapshot, events, cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 catch (RequestFailedException e) when (e.IsPreconditionFailed())
@@ -300,6 +314,28 @@ public sealed partial class RunProgress : IDisposable
         {
             _write.Release();
         }
+    }
+
+    /// <summary>
+    /// The durable events this write stored, or else a passing progress update when the counters moved
+    /// (at most once per flush interval, since counter writes are coalesced to that rate).
+    /// </summary>
+    private Task PublishAsync(SyncOperationEntity written, List<SyncEvent> events, CancellationToken cancellationToken)
+    {
+        var done = written.FilesProcessed + written.FilesFailed;
+        if (events.Count == 0)
+        {
+            if (done == _publishedDone)
+            {
+                return Task.CompletedTask; // a heartbeat or a timeout change: nothing a client would see
+            }
+
+            var last = SyncEventLog.Read(written) is { Count: > 0 } log ? log[^1].Sequence : 0;
+            events.Add(new SyncEvent(last, SyncEvent.Progress, _time.GetUtcNow(), ProgressSnapshot.From(written)));
+        }
+
+        _publishedDone = done;
+        return _publisher.PublishAsync(written.TenantId, written.SyncId, events, cancellationToken);
     }
 
     public void Dispose()

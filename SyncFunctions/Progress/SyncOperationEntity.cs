@@ -69,6 +69,9 @@ public sealed class SyncOperationEntity : ITableEntity
     /// <summary>JSON array of <see cref="ConnectorProgress"/>.</summary>
     public string ConnectorProgress { get; set; } = "[]";
 
+    /// <summary>JSON array of the sync's durable live events (<see cref="SyncEventLog"/>).</summary>
+    public string Events { get; set; } = "[]";
+
     public string? RunOwner { get; set; }
 
     public DateTimeOffset? RunLeaseExpiresAt { get; set; }

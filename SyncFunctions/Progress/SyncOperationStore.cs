@@ -1,6 +1,7 @@
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using SyncFunctions.Realtime;
 using SyncFunctions.Storage;
 
 namespace SyncFunctions.Progress;
@@ -9,7 +10,7 @@ namespace SyncFunctions.Progress;
 /// The operations table. Every change after the insert is conditional on the ETag the writer last
 /// saw, so two writers can never both move an operation to an end state.
 /// </summary>
-public sealed partial class SyncOperationStore(SyncStorage storage, TimeProvider time, ILogger<SyncOperationStore> logger)
+public sealed partial class SyncOperationStore(SyncStorage storage, IProgressPublisher publisher, TimeProvider time, ILogger<SyncOperationStore> logger)
 {
     private const int MaxAttempts = 5;
 
@@ -90,6 +91,7 @@ public sealed partial class SyncOperationStore(SyncStorage storage, TimeProvider
             {
                 await ReplaceAsync(operation, cancellationToken).ConfigureAwait(false);
                 LogEnded(logger, syncId, tenantId, status, failureReason);
+                await publisher.PublishAsync(tenantId, syncId, [SyncEventLog.Read(operation)[^1]], cancellationToken).ConfigureAwait(false);
                 return operation;
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())
@@ -129,6 +131,7 @@ public sealed partial class SyncOperationStore(SyncStorage storage, TimeProvider
         }
 
         operation.WriteConnectorProgress(connectors);
+        SyncEventLog.Append(operation, status == SyncStatus.Completed ? SyncEvent.Complete : SyncEvent.Error, now);
     }
 
     private static string EncodePageToken(string continuation) =>

@@ -22,6 +22,7 @@ public static class SecurityExtensions
             {
                 var o = auth.Value;
                 jwt.MapInboundClaims = false; // keep tid, email and roles as the issuer named them
+                jwt.Events = new JwtBearerEvents { OnMessageReceived = QueryTokenForStreams };
                 jwt.TokenValidationParameters.RoleClaimType = "roles";
                 jwt.TokenValidationParameters.NameClaimType = "email";
                 if (o.DevTokensEnabled)
@@ -38,5 +39,22 @@ public static class SecurityExtensions
             });
         services.AddAuthorization();
         return services;
+    }
+
+    /// <summary>
+    /// Browsers cannot set headers on WebSockets or EventSource, so the hub's transports (<c>/api</c>)
+    /// and the progress streams take the token from <c>?access_token=</c>; every other route needs the header.
+    /// </summary>
+    private static Task QueryTokenForStreams(MessageReceivedContext context)
+    {
+        var path = context.Request.Path;
+        var streaming = path.Equals("/api", StringComparison.Ordinal)
+            || (path.StartsWithSegments("/api/sync-progress", StringComparison.Ordinal) && path.Value!.EndsWith("/stream", StringComparison.Ordinal));
+        if (streaming && context.Request.Query.TryGetValue("access_token", out var token))
+        {
+            context.Token = token.ToString();
+        }
+
+        return Task.CompletedTask;
     }
 }

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Time.Testing;
+using SyncFunctions.Progress;
+using SyncFunctions.Tests.Infrastructure;
+
+namespace SyncFunctions.Tests.Realtime;
+
+public sealed class ProgressStreamTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static async Task<SseReader> OpenAsync(HttpClient client, string syncId, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sync-progress/{syncId}/stream");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        return new SseReader(await response.Content.ReadAsStreamAsync());
+    }
+
+    [Fact]
+    public async Task Stream_DuringASync_SendsEveryEventNamedAndNumberedAndClosesAfterComplete()
+    {
+        using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 40, item_delay_ms = 20 });
+        var syncId = await client.TriggerAsync();
+
+        using var stream = await OpenAsync(client, syncId);
+        var events = await stream.ReadToEndAsync(Bound);
+
+        Assert.Equal("started", events[0].Type);
+        Assert.Equal("1", events[0].Id);
+        Assert.Equal("complete", events[^1].Type);
+        Assert.Single(events, e => e.Type is "complete" or "error");
+        Assert.All(events, e => Assert.Equal(syncId, e.Data.GetProperty("sync_id").GetString()));
+        Assert.All(events.Skip(1).SkipLast(1), e => Assert.Equal("progress", e.Type));
+        var ids = events.Select(e => StreamEventId.TryParse(e.Id, out var id) ? id : throw new Xunit.Sdk.XunitException($"bad id {e.Id}")).ToList();
+        Assert.True(ids.Zip(ids.Skip(1)).All(p => p.Second.Sequence > p.First.Sequence || (p.Second.Sequence == p.First.Sequence && p.Second.Done > p.First.Done)), string.Join(",", events.Select(e => e.Id)));
+        var percents = events.Select(e => e.Data.GetProperty("percent_complete").GetInt32()).ToList();
+        Assert.Equal(percents.Order(), percents);
+        foreach (var milestone in new[] { 10, 25, 50, 75, 90 })
+        {
+            Assert.Contains(percents, p => p >= milestone);
+        }
+
+        Assert.Equal(["detecting_changes", "processing_files", "updating_embeddings", "finalizing"], events.Where(e => e.Type == "progress").Select(e => e.Data.GetProperty("stage").GetString()).Distinct());
+        Assert.Equal(100, percents[^1]);
+    }
+
+    [Fact]
+    public async Task Stream_ResumedWithLastEventId_SendsExactlyTheEventsAfterIt()
+    {
+        using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 12 });
+        var syncId = await client.TriggerAsync();
+        await client.WaitForEndAsync(syncId);
+
+        using var whole = await OpenAsync(client, syncId);
+        var all = await whole.ReadToEndAsync(Bound);
+        Assert.True(all.Count >= 5, $"{all.Count} events");
+
+        for (var k = 0; k < all.Count; k++)
+        {
+            using var resumed = await OpenAsync(client, syncId, all[k].Id);
+            var rest = await resumed.ReadToEndAsync(Bound);
+            Assert.Equal(all.Skip(k + 1).Select(e => e.Id), rest.Select(e => e.Id));
+        }
+    }
+
+    [Fact]
+    public async Task Stream_OpenedOnAnotherInstance_SeesEveryDurableEventOfTheRun()
+    {
+        using var runner = await SyncApp.StartAsync();
+        using var reader = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, prefix: runner.Prefix);
+        var tenant = SyncApp.NewTenant();
+        using var runnerClient = await runner.ClientForAsync(tenant);
+        using var readerClient = await reader.ClientForAsync(tenant);
+        await runnerClient.PutConnectionAsync("demo", new { items = 60, item_delay_ms = 15 });
+        var syncId = await runnerClient.TriggerAsync();
+
+        using var stream = await OpenAsync(readerClient, syncId);
+        var received = await stream.ReadToEndAsync(Bound);
+
+        var stored = await reader.Get<SyncOperationStore>().GetAsync(tenant, syncId, CancellationToken.None);
+        var durable = SyncEventLog.Read(stored!).Select(e => e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(durable, received.Where(e => !e.Id!.Contains('.', StringComparison.Ordinal)).Select(e => e.Id));
+        Assert.Equal("complete", received[^1].Type);
+    }
+
+    [Fact]
+    public async Task Stream_OfAnotherTenantsSync_Returns404AndNoEvents()
+    {
+        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        using var owner = await app.ClientForAsync(SyncApp.NewTenant());
+        using var stranger = await app.ClientForAsync(SyncApp.NewTenant());
+        await owner.PutConnectionAsync("demo", new { items = 3 });
+        var syncId = await owner.TriggerAsync();
+
+        var response = await stranger.GetAsync($"/api/sync-progress/{syncId}/stream", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Stream_WithTheTokenInTheQuery_IsAcceptedAsEventSourceSendsIt()
+    {
+        using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 3 });
+        var syncId = await client.TriggerAsync();
+        await client.WaitForEndAsync(syncId);
+        using var anonymous = app.CreateClient();
+        var token = client.DefaultRequestHeaders.Authorization!.Parameter;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/sync-progress/{syncId}/stream")).StatusCode);
+        var response = await anonymous.GetAsync($"/api/sync-progress/{syncId}/stream?access_token={token}", HttpCompletionOption.ResponseHeadersRead);
+        using var stream = new SseReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("complete", (await stream.ReadToEndAsync(Bound))[^1].Type);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/v1/sync/{syncId}?access_token={token}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Stream_WhileNothingHappens_SendsKeepAliveComments()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 3 });
+        var syncId = await client.TriggerAsync(); // stays queued: no worker
+        using var stream = await OpenAsync(client, syncId);
+        using var cancel = new CancellationTokenSource(Bound);
+        var reading = stream.ReadAsync(cancel.Token);
+
+        await Eventually.MatchAsync(
+            () =>
+            {
+                clock.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(stream.Comments.Count);
+            },
+            count => count > 0,
+            "a keep-alive comment");
+
+        Assert.Equal(": keep-alive", stream.Comments[0]);
+        Assert.False(reading.IsCompleted);
+        await cancel.CancelAsync();
+    }
+}

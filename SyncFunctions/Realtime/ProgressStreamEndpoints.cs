@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using SyncFunctions.Progress;
+using SyncFunctions.Security;
+
+namespace SyncFunctions.Realtime;
+
+/// <summary>
+/// <c>GET /api/sync-progress/{sync_id}/stream</c>: Server-Sent Events for EventSource clients. It reads
+/// the stored operation, not in-process events, so it works whichever instance runs the sync: durable
+/// events (started, stage changes, milestones, the end) are replayed from the row by id, passing
+/// progress is sent when the counters move (at most once per poll), a comment keeps idle connections
+/// open, and the stream ends after <c>complete</c> or <c>error</c>. Last-Event-ID resumes it.
+/// </summary>
+public static partial class ProgressStreamEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static IEndpointRouteBuilder MapProgressStreamEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/sync-progress/{syncId}/stream", StreamAsync)
+            .RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Live progress");
+        return app;
+    }
+
+    private static async Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> StreamAsync(
+        string syncId,
+        Caller caller,
+        HttpContext context,
+        SyncOperationStore operations,
+        TimeProvider time,
+        IOptions<StreamOptions> options,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        if (!SyncId.IsValid(syncId))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sync_id"] = ["Not a sync id."] });
+        }
+
+        var lastId = context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : context.Request.Query["last_event_id"].ToString();
+        var seen = StreamEventId.None;
+        if (lastId.Length > 0 && !StreamEventId.TryParse(lastId, out seen))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Last-Event-ID"] = ["Not an event id of this stream."] });
+        }
+
+        var operation = await operations.GetAsync(caller.TenantId, syncId, cancellationToken).ConfigureAwait(false);
+        if (operation is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Sync not found", detail: $"This tenant has no sync '{syncId}'.");
+        }
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        var logger = loggers.CreateLogger(typeof(ProgressStreamEndpoints));
+        var poll = options.Value.PollInterval;
+        var keepAlive = options.Value.KeepAliveInterval;
+        var lastWrite = time.GetUtcNow();
+        try
+        {
+            while (true)
+            {
+                var (next, ended) = await WriteNewEventsAsync(response, operation, seen, time, cancellationToken).ConfigureAwait(false);
+                if (next != seen)
+                {
+                    seen = next;
+                    lastWrite = time.GetUtcNow();
+                }
+
+                if (ended)
+                {
+                    return TypedResults.Empty;
+                }
+
+                if (time.GetUtcNow() - lastWrite >= keepAlive)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", cancellationToken).ConfigureAwait(false);
+                    await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    lastWrite = time.GetUtcNow();
+                }
+
+                await Task.Delay(poll, time, cancellationToken).ConfigureAwait(false);
+                operation = await operations.GetAsync(caller.TenantId, syncId, cancellationToken).ConfigureAwait(false);
+                if (operation is null)
+                {
+                    return TypedResults.Empty; // deleted under us: nothing more will come
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogClientLeft(logger, syncId);
+            return TypedResults.Empty;
+        }
+    }
+
+    /// <summary>Writes what the client has not seen; returns the id of the last event written and whether the sync ended.</summary>
+    private static async Task<(StreamEventId Last, bool Ended)> WriteNewEventsAsync(
+        HttpResponse response, SyncOperationEntity operation, StreamEventId seen, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var last = seen;
+        var wrote = false;
+        foreach (var e in SyncEventLog.Read(operation).Where(e => e.Sequence > seen.Sequence))
+        {
+            await WriteEventAsync(response, new StreamEventId(e.Sequence, -1), e.Type, e.Data, cancellationToken).ConfigureAwait(false);
+            last = new StreamEventId(e.Sequence, -1);
+            wrote = true;
+            if (e.IsEnd)
+            {
+                await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                return (last, true);
+            }
+        }
+
+        var done = operation.FilesProcessed + operation.FilesFailed;
+        var doneSeen = last.Done >= 0 ? last.Done : DoneAt(operation, last.Sequence);
+        if (!operation.IsTerminal && operation.Status == SyncStatus.Running && done > doneSeen)
+        {
+            var id = new StreamEventId(last.Sequence, done);
+            await WriteEventAsync(response, id, SyncEvent.Progress, ProgressSnapshot.From(operation), cancellationToken).ConfigureAwait(false);
+            last = id;
+            wrote = true;
+        }
+
+        if (wrote)
+        {
+            await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // An ended sync whose events were all seen (a resume after its last event): nothing more will come.
+        var log = SyncEventLog.Read(operation);
+        return (last, operation.IsTerminal && (log.Count == 0 || last.Sequence >= log[^1].Sequence));
+    }
+
+    /// <summary>How many items were done when durable event <paramref name="sequence"/> happened.</summary>
+    private static int DoneAt(SyncOperationEntity operation, int sequence) =>
+        SyncEventLog.Read(operation).LastOrDefault(e => e.Sequence == sequence) is { } e ? e.Data.ProcessedItems + e.Data.FailedItems : 0;
+
+    private static async Task WriteEventAsync(HttpResponse response, StreamEventId id, string type, ProgressSnapshot data, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(data, Json);
+        await response.WriteAsync($"id: {id}\nevent: {type}\ndata: {json}\n\n", cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Progress stream of sync {SyncId} closed by the client")]
+    private static partial void LogClientLeft(ILogger logger, string syncId);
+}
+
+public sealed class StreamOptions
+{
+    [ConfigurationKeyName("SYNC_STREAM_POLL_MILLISECONDS")]
+    public int PollMilliseconds { get; set; } = 1000;
+
+    [ConfigurationKeyName("SYNC_STREAM_KEEPALIVE_SECONDS")]
+    public int KeepAliveSeconds { get; set; } = 15;
+
+    public TimeSpan PollInterval => TimeSpan.FromMilliseconds(PollMilliseconds);
+
+    public TimeSpan KeepAliveInterval => TimeSpan.FromSeconds(KeepAliveSeconds);
+}
+
+public sealed class StreamOptionsValidator : IValidateOptions<StreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StreamOptions options)
+    {
+        var failures = new List<string>();
+        if (options.PollMilliseconds is < 100 or > 60_000)
+        {
+            failures.Add($"SYNC_STREAM_POLL_MILLISECONDS must be between 100 and 60000 (was {options.PollMilliseconds}).");
+        }
+
+        if (options.KeepAliveSeconds is < 1 or > 600)
+        {
+            failures.Add($"SYNC_STREAM_KEEPALIVE_SECONDS must be between 1 and 600 (was {options.KeepAliveSeconds}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
