@@ -55,7 +55,8 @@ pids+=($!)
 for _ in $(seq 1 200); do port_busy 5080 && break; sleep 0.1; done
 cat <<MSG
 
-SyncFunctions is running on http://localhost:5080 (tenant 'demo', connector 'demo'). Try:
+SyncFunctions is running: open the dashboard at http://localhost:5080/ (tenant 'demo', connector 'demo'),
+or try the API:
   TOKEN=\$(curl -s -X POST localhost:5080/api/dev/token -H 'content-type: application/json' -d '{"tenant_id":"demo","email":"you@example.com"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   curl -s -X POST localhost:5080/api/v1/sync -H "authorization: Bearer \$TOKEN"
   curl -s localhost:5080/api/v1/sync/status -H "authorization: Bearer \$TOKEN"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (Azurite, pinned in package-lock.json), builds, and runs
-# the whole suite. The tests start Azurite themselves on free ports. Exits non-zero when any test fails.
+# Runs every test: installs what the tests need (Azurite and the SignalR browser client, pinned in
+# package-lock.json; Chromium from Debian's packages), builds, and runs the whole suite. The tests start
+# Azurite themselves on free ports. Exits non-zero when any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,15 @@ command -v npm >/dev/null || { echo "Node.js and npm are required for Azurite (n
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  echo "Installing Chromium (Debian's chromium package) for the dashboard's browser tests..."
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
 log=$(mktemp)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SyncFunctions.Dashboard;
 using SyncFunctions.Realtime;
 using SyncFunctions.Security;
 
@@ -27,6 +28,7 @@ public static class ApiExtensions
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
 
