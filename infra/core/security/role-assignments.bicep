@@ -6,7 +6,10 @@
 // Sending e-mail: no built-in role grants only that. The one that covers it, "Communication and
 // Email Service Owner", also lists and regenerates keys and deletes resources; Contributor is
 // broader still. So a custom role holds just the two actions Microsoft documents for sending with
-// an Entra identity: reading the Communication Services resource and the e-mail send action.
+// an Entra identity: reading the Communication Services resource and the e-mail send action
+// (Microsoft.Communication/EmailServices/write). One revision of Microsoft's SMTP guide adds
+// CommunicationServices/Write, which would also let the identity change the resource (its linked
+// domains, its local auth); it is left out until a send is shown to need it.
 
 @description('Name of the app\'s user-assigned identity.')
 param identityName string
