@@ -361,10 +361,15 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         Assert.Equal((string?)Single(infra.WithUser, "Microsoft.Web/sites")["name"], (string?)outputs["AZURE_FUNCTION_APP_NAME"]);
         Assert.Equal((string?)Single(infra.WithUser, StorageAccounts)["name"], (string?)outputs["AZURE_STORAGE_ACCOUNT_NAME"]);
         var settings = AppSettings();
-        foreach (var shared in new[] { "AZURE_SIGNALR_ENDPOINT", "ACS_EMAIL_ENDPOINT", "ACS_EMAIL_SENDER", "APPLICATIONINSIGHTS_CONNECTION_STRING", "AZURE_CLIENT_ID" })
+        foreach (var shared in new[] { "AZURE_SIGNALR_ENDPOINT", "ACS_EMAIL_ENDPOINT", "ACS_EMAIL_SENDER", "APPLICATIONINSIGHTS_CONNECTION_STRING" })
         {
             Assert.Equal(settings[shared], (string?)outputs[shared]);
         }
+
+        // Not AZURE_CLIENT_ID: in azd's environment that name would steer DefaultAzureCredential of
+        // anything run locally with those values towards an identity that exists only in Azure.
+        Assert.Equal(settings["AZURE_CLIENT_ID"], (string?)outputs["AZURE_FUNCTION_APP_IDENTITY_CLIENT_ID"]);
+        Assert.Null(outputs["AZURE_CLIENT_ID"]);
     }
 
     [Fact]
