@@ -67,7 +67,8 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 resource emailSender 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'syncfunctions-email-sender')
   properties: {
-    roleName: 'SyncFunctions E-mail Sender (${resourceGroup().name})'
+    // Role names are unique in the tenant: the resource group's name alone may repeat across subscriptions.
+    roleName: 'SyncFunctions E-mail Sender (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
     description: 'Send e-mail through Azure Communication Services with an Entra identity, and nothing else.'
     type: 'CustomRole'
     assignableScopes: [
