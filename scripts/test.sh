@@ -24,6 +24,27 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+# The Azure infrastructure: compile infra/main.bicep and lint it with the real Bicep CLI (restored from
+# NuGet by infra/tools/BicepCli.csproj). Any warning fails the run, like an error.
+echo "Building and linting infra/main.bicep..."
+dotnet restore infra/tools/BicepCli.csproj --verbosity quiet
+bicep=$(dotnet msbuild infra/tools/BicepCli.csproj -getProperty:BicepCliPath)
+[ -x "$bicep" ] || chmod +x "$bicep"
+mkdir -p artifacts/infra
+set +e
+"$bicep" build infra/main.bicep --no-restore --outfile artifacts/infra/main.json >"$log" 2>&1
+build_status=$?
+"$bicep" lint infra/main.bicep --no-restore >>"$log" 2>&1
+lint_status=$?
+set -e
+cat "$log"
+if [ "$build_status" != "0" ] || [ "$lint_status" != "0" ] || grep -qE ': (Warning|Error) ' "$log"; then
+  echo "infra/main.bicep: the Bicep build or lint reported a problem (warnings count as errors)." >&2
+  exit 1
+fi
+echo "infra/main.bicep: built to artifacts/infra/main.json, lint clean."
+
 set +e
 dotnet test SyncFunctions.slnx --configuration Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
