@@ -201,7 +201,8 @@ module roles 'core/security/role-assignments.bicep' = {
 
 // Every variable the app reads (README, Configuration) that has a place in Azure. Left out on
 // purpose: AzureWebJobsStorage as a connection string (keyless settings instead), SMTP_* (e-mail goes
-// through Communication Services here; SMTP_PASSWORD would be a secret), AUTH_DEV_SIGNING_KEY
+// through Communication Services here; SMTP_PASSWORD would be a secret), AZURE_SIGNALR_CONNECTION_STRING
+// (an access key; the service is reached with the identity instead), AUTH_DEV_SIGNING_KEY
 // (Development only), SYNC_LOCAL_SETTINGS_FILE and FOLDER_CONNECTOR_* paths (local only), and
 // FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION (Flex Consumption takes the runtime from
 // functionAppConfig and refuses them as settings).
@@ -217,6 +218,9 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
   // Live progress and e-mail.
   AZURE_SIGNALR_ENDPOINT: signalR.outputs.endpoint
+  AZURE_SIGNALR_HUB: 'sync'
+  SYNC_STREAM_POLL_MILLISECONDS: '1000'
+  SYNC_STREAM_KEEPALIVE_SECONDS: '15'
   ACS_EMAIL_ENDPOINT: email.outputs.endpoint
   ACS_EMAIL_SENDER: email.outputs.senderAddress
   // Callers' tokens.
