@@ -14,6 +14,7 @@ public static class ApiExtensions
             o.SerializerOptions.DictionaryKeyPolicy = null; // settings keep the names their owners gave them
         });
         services.AddHealth();
+        services.AddApiDocument();
         return services;
     }
 
@@ -33,6 +34,7 @@ public static class ApiExtensions
         app.MapSyncEndpoints();
         app.MapIntegrationEndpoints();
         app.MapConnectionEndpoints();
+        app.MapApiDocument();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokensEnabled)
         {
             app.MapDevTokenEndpoints();
