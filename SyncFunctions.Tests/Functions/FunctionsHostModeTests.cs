@@ -75,7 +75,7 @@ public sealed class FunctionsHostModeTests
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill(); // the app itself, started above; it starts no children
             await process.WaitForExitAsync();
             await queue.DeleteIfExistsAsync();
         }
