@@ -48,7 +48,7 @@ public sealed class FunctionsFaceTests(SharedSyncApp fixture) : IClassFixture<Sh
         Assert.Equal(File.ReadAllText(Path.Combine(RepoRoot.Find(), "host.json")), File.ReadAllText(hostJson));
         Assert.True(File.Exists(Path.Combine(OutputRoot, "SyncFunctions.dll")));
         var names = Functions().Select(f => f.Name).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["HttpApi", "HttpDashboard", "HttpDashboardAssets", "HttpHealth", "StaleSyncSweep", "SyncRun"], names);
+        Assert.Equal(["HttpApi", "HttpDashboard", "HttpDashboardFiles", "HttpDashboardFolders", "HttpHealth", "StaleSyncSweep", "SyncRun"], names);
     }
 
     [Fact]
@@ -138,8 +138,14 @@ public sealed class FunctionsFaceTests(SharedSyncApp fixture) : IClassFixture<Sh
 
     [Theory]
     [InlineData("GET", "/")]
-    [InlineData("GET", "/assets/app.js")]
+    [InlineData("GET", "/index.html")]
+    [InlineData("GET", "/app.js")]
+    [InlineData("GET", "/app.css")]
+    [InlineData("HEAD", "/favicon.ico")]
+    [InlineData("GET", "/lib/signalr/signalr.min.js")]
     [InlineData("GET", "/assets/fonts/a.woff2")]
+    [InlineData("POST", "/api/negotiate")]
+    [InlineData("GET", "/api")]
     [InlineData("GET", "/health/live")]
     [InlineData("GET", "/health/ready")]
     [InlineData("POST", "/api/v1/sync")]
@@ -154,6 +160,7 @@ public sealed class FunctionsFaceTests(SharedSyncApp fixture) : IClassFixture<Sh
     [InlineData("/StaleSyncSweep")]
     [InlineData("/STALESYNCSWEEP")]
     [InlineData("/SyncRun/")]
+    [InlineData("/SyncRun/x")]
     public void HttpFunctions_NeverCoverAnInvocationPath(string path)
     {
         foreach (var method in new[] { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" })
