@@ -34,6 +34,8 @@ try
     var app = builder.Build();
     app.Services.ValidateSettings();
     app.UseApi();
+    app.MapFunctionInvocationEndpoints();
+    app.LogFunctionsHostMode();
     await app.RunAsync();
     return 0;
 }

@@ -16,6 +16,7 @@ public static class ApiExtensions
             o.SerializerOptions.DictionaryKeyPolicy = null; // settings keep the names their owners gave them
         });
         services.AddHealth();
+        services.AddApiDocument();
         return services;
     }
 
@@ -37,6 +38,7 @@ public static class ApiExtensions
         app.MapIntegrationEndpoints();
         app.MapConnectionEndpoints();
         app.MapRealtimeEndpoints();
+        app.MapApiDocument();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokensEnabled)
         {
             app.MapDevTokenEndpoints();

@@ -23,9 +23,10 @@ public static class ConnectionEndpoints
     public static IEndpointRouteBuilder MapConnectionEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/connections").RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Connections");
-        group.MapGet("/", ListAsync);
-        group.MapPut("/{connector}", PutAsync);
-        group.MapDelete("/{connector}", DeleteAsync);
+        group.MapGet("/", ListAsync).WithName("ListConnections").WithSummary("The tenant's configured connectors and the available ones");
+        group.MapPut("/{connector}", PutAsync).WithName("PutConnection")
+            .WithSummary("Create or replace a connection").WithDescription("Secrets are write-only; leaving secrets out keeps the stored ones.");
+        group.MapDelete("/{connector}", DeleteAsync).WithName("DeleteConnection").WithSummary("Remove a connection");
         return app;
     }
 

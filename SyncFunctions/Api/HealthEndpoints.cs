@@ -40,8 +40,22 @@ public static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        // Minimal-API handlers rather than MapHealthChecks, so that the OpenAPI document lists them.
+        var group = app.MapGroup("/health").AllowAnonymous().WithTags("Health");
+        group.MapGet("/live", () => TypedResults.Text(nameof(HealthStatus.Healthy)))
+            .WithName("Live").WithSummary("Liveness: the process answers").Produces<string>(StatusCodes.Status200OK, "text/plain");
+        group.MapGet("/ready", ReadyAsync)
+            .WithName("Ready").WithSummary("Readiness: table storage answers")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain").Produces<string>(StatusCodes.Status503ServiceUnavailable, "text/plain");
         return app;
+    }
+
+    private static async Task<IResult> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(c => c.Tags.Contains("ready"), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Text(
+            report.Status.ToString(),
+            "text/plain",
+            statusCode: report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 }

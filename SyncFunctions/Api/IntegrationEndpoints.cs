@@ -11,8 +11,10 @@ public static class IntegrationEndpoints
     public static IEndpointRouteBuilder MapIntegrationEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/integrations/{connector}/sync", TriggerAsync)
+            .WithName("TriggerConnectorSync").WithSummary("Start a sync of one connector")
             .RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Integrations");
         app.MapGet("/api/sync-progress/{syncId}", ProgressAsync)
+            .WithName("GetSyncProgress").WithSummary("One sync's progress in the per-integration shape")
             .RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Integrations");
         return app;
     }

@@ -14,12 +14,14 @@ public static class SyncEndpoints
     public static IEndpointRouteBuilder MapSyncEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/sync").RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Sync");
-        group.MapPost("/", TriggerAsync);
-        group.MapGet("/status", StatusAsync);
-        group.MapGet("/history", HistoryAsync);
-        group.MapPost("/cleanup", CleanupAsync);
-        group.MapGet("/{syncId}", GetAsync);
-        group.MapPost("/{syncId}/cancel", CancelAsync);
+        group.MapPost("/", TriggerAsync).WithName("TriggerSync")
+            .WithSummary("Start a sync of the caller's tenant").WithDescription("Body optional: {\"connectors\": [...]}; default all configured connectors. 409 with the running sync's progress when one is active.");
+        group.MapGet("/status", StatusAsync).WithName("GetSyncStatus").WithSummary("The latest sync and the file counts");
+        group.MapGet("/history", HistoryAsync).WithName("GetSyncHistory").WithSummary("The tenant's syncs, newest first, paged by page_token");
+        group.MapPost("/cleanup", CleanupAsync).WithName("CleanupStaleSyncs")
+            .WithSummary("Fail stale syncs and release their locks").WithDescription("The caller's tenant; an admin naming no tenant_id sweeps every tenant.");
+        group.MapGet("/{syncId}", GetAsync).WithName("GetSync").WithSummary("One sync: status, progress, heartbeat, deadline and connectors");
+        group.MapPost("/{syncId}/cancel", CancelAsync).WithName("CancelSync").WithSummary("Cancel a queued or running sync; 409 when it has already ended");
         return app;
     }
 

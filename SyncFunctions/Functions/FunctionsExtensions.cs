@@ -15,7 +15,7 @@ public sealed class FunctionsHostMode(IConfiguration configuration)
     public bool LocalDriversEnabled => !UnderFunctionsHost && !configuration.GetValue<bool>(DisableLocalDriversVariable);
 }
 
-public static class FunctionsExtensions
+public static partial class FunctionsExtensions
 {
     public static IServiceCollection AddFunctions(this IServiceCollection services)
     {
@@ -26,4 +26,38 @@ public static class FunctionsExtensions
         services.AddHostedService<StaleSyncSweepTimer>();
         return services;
     }
+
+    /// <summary>
+    /// Says at start who drives the queue and timer functions. Under the host, SyncRun/function.json reads
+    /// the queue <c>sync-runs</c>; a storage prefix would make the app send to another queue that nothing reads.
+    /// </summary>
+    public static WebApplication LogFunctionsHostMode(this WebApplication app)
+    {
+        var mode = app.Services.GetRequiredService<FunctionsHostMode>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FunctionsExtensions));
+        if (mode.UnderFunctionsHost)
+        {
+            LogUnderHost(logger, app.Configuration[FunctionsHostMode.CustomHandlerPortVariable]!);
+            var prefix = app.Configuration[Storage.StorageSettings.PrefixSettingName];
+            if (!string.IsNullOrEmpty(prefix))
+            {
+                LogPrefixUnderHost(logger, prefix, Storage.StorageSettings.PrefixSettingName, $"{prefix}-{Storage.SyncStorage.RunQueueName}", Storage.SyncStorage.RunQueueName);
+            }
+        }
+        else if (!mode.LocalDriversEnabled)
+        {
+            LogDriversOff(logger, FunctionsHostMode.DisableLocalDriversVariable);
+        }
+
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Running under the Azure Functions host (port {Port}): the host drives SyncRun and StaleSyncSweep")]
+    private static partial void LogUnderHost(ILogger logger, string port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Variable} is '{Prefix}': runs are sent to queue {Queue}, but the SyncRun function reads {FunctionQueue}; leave the prefix empty under the Functions host")]
+    private static partial void LogPrefixUnderHost(ILogger logger, string prefix, string variable, string queue, string functionQueue);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Variable} is set: this instance runs no queue listener and no sweep timer")]
+    private static partial void LogDriversOff(ILogger logger, string variable);
 }

@@ -36,9 +36,10 @@ public sealed partial class SyncRunFunction(
             return RunOutcome.Poison;
         }
 
+        RunOutcome outcome;
         try
         {
-            return await orchestrator.RunAsync(new RunInvocation(message, messageId, dequeueCount), lease, cancellationToken).ConfigureAwait(false);
+            outcome = await orchestrator.RunAsync(new RunInvocation(message, messageId, dequeueCount), lease, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (dequeueCount >= maxDequeue && !cancellationToken.IsCancellationRequested)
         {
@@ -46,6 +47,20 @@ public sealed partial class SyncRunFunction(
             await FailExhaustedAsync(message, dequeueCount, e.Message, CancellationToken.None).ConfigureAwait(false);
             return RunOutcome.Poison;
         }
+
+        if (dequeueCount >= maxDequeue && outcome.Disposition is RunDisposition.Defer or RunDisposition.Abandon)
+        {
+            // Asking for another delivery on the last one: the Functions host would poison the message
+            // without calling us again, leaving the sync running until the sweep. End it now instead.
+            var why = outcome.Disposition == RunDisposition.Defer
+                ? "its previous run still held the sync on the last delivery"
+                : "the instance running it stopped on the last delivery";
+            LogGaveUpLastTime(logger, message.SyncId, dequeueCount, outcome.Disposition);
+            await FailExhaustedAsync(message, dequeueCount, why, CancellationToken.None).ConfigureAwait(false);
+            return RunOutcome.Poison;
+        }
+
+        return outcome;
     }
 
     private async Task FailExhaustedAsync(RunMessage message, long attempts, string lastError, CancellationToken cancellationToken)
@@ -57,6 +72,9 @@ public sealed partial class SyncRunFunction(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run message {MessageId} is not a valid run message; moved to the poison queue")]
     private static partial void LogMalformed(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} asked for another delivery ({Disposition}) on its last one ({DequeueCount}); it is failed instead")]
+    private static partial void LogGaveUpLastTime(ILogger logger, string syncId, long dequeueCount, RunDisposition disposition);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sync {SyncId} run failed on its last delivery ({DequeueCount})")]
     private static partial void LogFailedLastTime(ILogger logger, Exception exception, string syncId, long dequeueCount);

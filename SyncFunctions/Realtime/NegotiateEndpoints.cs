@@ -18,7 +18,10 @@ public static class NegotiateEndpoints
 
     public static IEndpointRouteBuilder MapServiceNegotiate(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/negotiate", NegotiateAsync).RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Live progress");
+        app.MapPost("/api/negotiate", NegotiateAsync)
+            .WithName("NegotiateLiveProgress")
+            .WithSummary("Redirect the SignalR client to Azure SignalR Service, in a group of the caller's tenant")
+            .RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Live progress");
         return app;
     }
 

@@ -20,6 +20,9 @@ public static partial class ProgressStreamEndpoints
     public static IEndpointRouteBuilder MapProgressStreamEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/sync-progress/{syncId}/stream", StreamAsync)
+            .WithName("StreamSyncProgress")
+            .WithSummary("Server-Sent Events of one sync: started, progress, complete, error")
+            .WithDescription("text/event-stream; each event has an id, Last-Event-ID resumes; the token may come as ?access_token= (EventSource sends no headers). Closes after complete or error.")
             .RequireAuthorization().AddEndpointFilter<TenantScopeFilter>().WithTags("Live progress");
         return app;
     }
