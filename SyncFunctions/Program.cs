@@ -9,6 +9,7 @@ using SyncFunctions.Realtime;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
 using SyncFunctions.Sweep;
+using SyncFunctions.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddSyncConfigurationSources(builder.Environment, args);
@@ -17,6 +18,7 @@ if (builder.Configuration[FunctionsHostMode.CustomHandlerPortVariable] is { Leng
     builder.WebHost.UseUrls($"http://127.0.0.1:{port}"); // under the Functions host, which proxies to us
 }
 
+builder.AddTelemetry();
 builder.Services
     .AddSyncOptions(builder.Configuration)
     .AddSyncStorage(builder.Configuration)

@@ -61,6 +61,7 @@ public sealed class SyncApp : WebApplicationFactory<Program>
             ["AUTH_DEV_SIGNING_KEY"] = SigningKey,
             ["FOLDER_CONNECTOR_ROOT"] = folderRoot,
             ["SYNC_DEMO_TENANT"] = "",
+            ["SYNC_TELEMETRY_CONSOLE"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

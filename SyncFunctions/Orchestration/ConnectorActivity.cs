@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
 using SyncFunctions.Connectors;
 using SyncFunctions.Progress;
+using SyncFunctions.Telemetry;
 
 namespace SyncFunctions.Orchestration;
 
@@ -21,12 +22,26 @@ public sealed partial class ConnectorActivity(
     ConnectorRegistry registry,
     DocumentSink sink,
     AdaptiveTimeout adaptiveTimeout,
+    SyncMetrics metrics,
     TimeProvider time,
     IOptions<SyncOptions> options,
     ILogger<ConnectorActivity> logger)
 {
     /// <param name="workKnown">Called once with the item count (0 when the connector failed before it knew).</param>
     public async Task<ConnectorResult> RunAsync(string connectorName, RunProgress progress, Func<int, Task> workKnown, CancellationToken runToken)
+    {
+        using var span = SyncMetrics.StartConnector(progress.SyncId, progress.TenantId, connectorName);
+        var result = await RunConnectorAsync(connectorName, progress, workKnown, runToken).ConfigureAwait(false);
+        span?.SetTag("connector.status", result.Status);
+        if (result.Status != SyncStatus.Completed)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.FailureReason);
+        }
+
+        return result;
+    }
+
+    private async Task<ConnectorResult> RunConnectorAsync(string connectorName, RunProgress progress, Func<int, Task> workKnown, CancellationToken runToken)
     {
         var known = false;
         async Task KnowWork(int count)
@@ -141,6 +156,7 @@ public sealed partial class ConnectorActivity(
                 LogItemFailed(logger, progress.SyncId, connectorName, item.Title, failure);
             }
 
+            metrics.ItemProcessed(connectorName, failure is not null);
             await progress.ItemDoneAsync(connectorName, item.Title, failure, ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
         return succeeded;

@@ -6,6 +6,7 @@ using SyncFunctions.Locking;
 using SyncFunctions.Progress;
 using SyncFunctions.Realtime;
 using SyncFunctions.Storage;
+using SyncFunctions.Telemetry;
 
 namespace SyncFunctions.Orchestration;
 
@@ -23,6 +24,7 @@ public sealed partial class SyncOrchestrator(
     AdaptiveTimeout adaptiveTimeout,
     RunningSyncs running,
     IProgressPublisher publisher,
+    SyncMetrics metrics,
     WorkerIdentity worker,
     TimeProvider time,
     IOptions<SyncOptions> options,
@@ -35,7 +37,7 @@ public sealed partial class SyncOrchestrator(
     public async Task<RunOutcome> RunAsync(RunInvocation invocation, IRunMessageLease messageLease, CancellationToken stopping)
     {
         var (tenantId, syncId) = invocation.Message;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SyncId"] = syncId, ["TenantId"] = tenantId });
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["sync_id"] = syncId, ["tenant_id"] = tenantId });
 
         var (early, operation) = await ClaimAsync(invocation, stopping).ConfigureAwait(false);
         if (operation is null)
@@ -144,6 +146,8 @@ public sealed partial class SyncOrchestrator(
 
     private async Task<RunOutcome> ExecuteAsync(SyncOperationEntity operation, LockLease lease, IRunMessageLease messageLease, CancellationToken stopping)
     {
+        using var span = SyncMetrics.StartRun(operation);
+        metrics.RunStarted(operation.RunAttempt);
         var syncId = operation.SyncId;
         var startedAt = time.GetUtcNow();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -216,6 +220,12 @@ public sealed partial class SyncOrchestrator(
         }
 
         var (status, reason, message) = Verdict(results, deadline.IsCancellationRequested, Options.MaxTimeoutSeconds, operation.ExpectedDurationSeconds);
+        span?.SetTag("sync.status", status);
+        span?.SetTag("sync.failure_reason", reason);
+        if (status != SyncStatus.Completed)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
+        }
         if (await progress.EndAsync(status, reason, message, CancellationToken.None).ConfigureAwait(false))
         {
             if (status == SyncStatus.Completed)

@@ -4,6 +4,7 @@ using SyncFunctions.Connectors;
 using SyncFunctions.Locking;
 using SyncFunctions.Progress;
 using SyncFunctions.Storage;
+using SyncFunctions.Telemetry;
 
 namespace SyncFunctions.Orchestration;
 
@@ -38,6 +39,7 @@ public sealed partial class SyncTrigger(
     SyncStorage storage,
     AdaptiveTimeout adaptiveTimeout,
     RunQueueSignal signal,
+    SyncMetrics metrics,
     TimeProvider time,
     IOptions<SyncOptions> options,
     ILogger<SyncTrigger> logger)
@@ -103,6 +105,7 @@ public sealed partial class SyncTrigger(
         if (acquisition is LockAcquisition.Busy busy)
         {
             holderOperation ??= Progress.SyncId.IsValid(busy.Holder.HolderId) ? await operations.GetAsync(tenantId, busy.Holder.HolderId, cancellationToken).ConfigureAwait(false) : null;
+            metrics.LockConflict();
             return new TriggerResult.Conflict(holderOperation, busy.Holder);
         }
 
@@ -119,6 +122,7 @@ public sealed partial class SyncTrigger(
             CreatedAt = now,
             ExpectedDurationSeconds = adaptiveTimeout.SecondsFor(0),
             ReplacedSyncId = replaced,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         operation.WriteConnectorProgress(requested.Select(c => new ConnectorProgress { Connector = c }));
         try

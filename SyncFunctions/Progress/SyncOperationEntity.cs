@@ -66,6 +66,9 @@ public sealed class SyncOperationEntity : ITableEntity
 
     public string? ReplacedSyncId { get; set; }
 
+    /// <summary>W3C traceparent of the request that triggered the sync; every run of it joins that trace.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>JSON array of <see cref="ConnectorProgress"/>.</summary>
     public string ConnectorProgress { get; set; } = "[]";
 

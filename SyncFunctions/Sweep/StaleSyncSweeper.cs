@@ -19,6 +19,7 @@ public sealed record SweepResult(int Cleaned, IReadOnlyList<string> SyncIds);
 public sealed partial class StaleSyncSweeper(
     TenantLock tenantLock,
     SyncOperationStore operations,
+    Telemetry.SyncMetrics metrics,
     TimeProvider time,
     IOptions<SyncOptions> options,
     ILogger<StaleSyncSweeper> logger)
@@ -48,6 +49,7 @@ public sealed partial class StaleSyncSweeper(
 
         var ids = cleaned.Order(StringComparer.Ordinal).ToList();
         LogCleaned(logger, ids.Count);
+        metrics.Swept(ids.Count);
         return new SweepResult(ids.Count, ids);
     }
 
