@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using SyncFunctions.Connectors.Demo;
 using SyncFunctions.Connectors.Folder;
+using SyncFunctions.Connectors.Slack;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
 
@@ -18,8 +19,10 @@ public static class ConnectorsExtensions
         services.AddSingleton<ConnectionStore>();
         services.AddSingleton<DocumentSink>();
         services.AddSingleton<ConnectorRegistry>();
+        services.AddSingleton<CheckpointStore>();
         services.AddSingleton<IConnector, DemoConnector>();
         services.AddFolderConnector(configuration);
+        services.AddSlackConnector();
         services.AddHostedService<DemoTenantSeeder>();
         return services;
     }
