@@ -39,6 +39,88 @@ internal static class ApiShapes
     public static IReadOnlyList<string> Errors(JsonSchema schema, string json) =>
         schema.Validate(json).Select(e => $"{e.Path}: {e.Kind} {e.Property}").ToList();
 
+    /// <summary>
+    /// An object of an OpenAPI component schema with every required property filled by type (strings,
+    /// uris, times, zeros, nulls where allowed): a fake starts from it and sets the fields it cares about,
+    /// so its answers carry everything the real API promises.
+    /// </summary>
+    public static JsonObject Sample(string file, string schemaName)
+    {
+        var schemas = Load(file)["components"]!["schemas"]!;
+        return (JsonObject)SampleOf(schemas[schemaName]!, schemas, 0)!;
+    }
+
+    private static JsonNode? SampleOf(JsonNode schema, JsonNode schemas, int depth)
+    {
+        if (schema["$ref"] is JsonValue reference)
+        {
+            return SampleOf(schemas[reference.GetValue<string>().Split('/')[^1]]!, schemas, depth);
+        }
+
+        if (schema["nullable"] is JsonValue n && n.GetValue<bool>() && depth > 0)
+        {
+            return null;
+        }
+
+        if (schema["enum"] is JsonArray values && values.Count > 0)
+        {
+            return values[0]?.DeepClone();
+        }
+
+        if ((schema["oneOf"] ?? schema["anyOf"]) is JsonArray choices && choices.Count > 0)
+        {
+            return SampleOf(choices[0]!, schemas, depth);
+        }
+
+        if (schema["allOf"] is JsonArray parts)
+        {
+            var merged = new JsonObject();
+            foreach (var part in parts)
+            {
+                if (SampleOf(part!, schemas, depth) is JsonObject o)
+                {
+                    foreach (var (key, value) in o.ToList())
+                    {
+                        o.Remove(key);
+                        merged[key] = value;
+                    }
+                }
+            }
+
+            return merged;
+        }
+
+        var type = schema["type"]?.GetValue<string>() ?? (schema["properties"] is not null ? "object" : "string");
+        var format = schema["format"]?.GetValue<string>();
+        switch (type)
+        {
+            case "object":
+                var result = new JsonObject();
+                var properties = schema["properties"] as JsonObject;
+                foreach (var name in (schema["required"] as JsonArray)?.Select(r => r!.GetValue<string>()) ?? [])
+                {
+                    result[name] = properties?[name] is { } property ? SampleOf(property, schemas, depth + 1) : "x";
+                }
+
+                return result;
+            case "array":
+                return new JsonArray();
+            case "integer":
+            case "number":
+                return 1;
+            case "boolean":
+                return false;
+            default:
+                return format switch
+                {
+                    "uri" => "https://example.test/x",
+                    "date-time" => "2024-01-01T00:00:00Z",
+                    "email" => "someone@example.test",
+                    _ => "x",
+                };
+        }
+    }
+
     private static JsonNode Load(string file) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ApiShapes", file)))!;
 
@@ -73,6 +155,12 @@ internal static class ApiShapes
                 if (obj["id"] is JsonValue id && id.TryGetValue<string>(out _))
                 {
                     obj.Remove("id");
+                }
+
+                // OpenAPI's discriminator only names which oneOf branch applies; oneOf itself still checks it.
+                if (obj["discriminator"] is JsonObject discriminator && discriminator["propertyName"] is not null)
+                {
+                    obj.Remove("discriminator");
                 }
 
                 if (obj["format"] is JsonValue format && format.TryGetValue<string>(out var f) && f is "byte" or "int64" or "uint64" or "int32" or "uint32")

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using SyncFunctions.Connectors.Demo;
 using SyncFunctions.Connectors.Folder;
+using SyncFunctions.Connectors.GitHub;
 using SyncFunctions.Connectors.Slack;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
@@ -23,6 +24,7 @@ public static class ConnectorsExtensions
         services.AddSingleton<IConnector, DemoConnector>();
         services.AddFolderConnector(configuration);
         services.AddSlackConnector();
+        services.AddGitHubConnector();
         services.AddHostedService<DemoTenantSeeder>();
         return services;
     }
