@@ -42,9 +42,12 @@ public sealed class ConnectorSettings(IReadOnlyDictionary<string, JsonElement> v
             ? value.EnumerateArray().Select(e => e.GetString()!).ToList()
             : null;
 
-    /// <summary>An absolute http(s) address from the setting, or the default when the setting is absent.</summary>
-    public Uri GetHttpUri(string name, Uri defaultValue) =>
-        GetString(name) is { Length: > 0 } text && Uri.TryCreate(text, UriKind.Absolute, out var uri) ? WithTrailingSlash(uri) : defaultValue;
+    /// <summary>
+    /// An absolute http(s) address from the setting, or the default when the setting is absent; a base
+    /// address (<paramref name="isBase"/>) ends with a slash, so relative paths resolve below it.
+    /// </summary>
+    public Uri GetHttpUri(string name, Uri defaultValue, bool isBase = true) =>
+        GetString(name) is { Length: > 0 } text && Uri.TryCreate(text, UriKind.Absolute, out var uri) ? (isBase ? WithTrailingSlash(uri) : uri) : defaultValue;
 
     /// <summary>Adds an error when a present setting is not an absolute http or https address.</summary>
     public void RequireHttpUrl(string name, IDictionary<string, string[]> errors)

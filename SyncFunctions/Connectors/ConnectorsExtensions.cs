@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using SyncFunctions.Connectors.Box;
 using SyncFunctions.Connectors.Demo;
 using SyncFunctions.Connectors.Folder;
 using SyncFunctions.Connectors.GitHub;
@@ -25,6 +26,7 @@ public static class ConnectorsExtensions
         services.AddFolderConnector(configuration);
         services.AddSlackConnector();
         services.AddGitHubConnector();
+        services.AddBoxConnector();
         services.AddHostedService<DemoTenantSeeder>();
         return services;
     }

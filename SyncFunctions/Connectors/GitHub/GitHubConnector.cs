@@ -264,6 +264,8 @@ public sealed partial class GitHubConnector(
                 }
 
                 issues.AddRange(response.Body ?? []);
+                // An issue updated while the pages were read moves to a later page: keep its last copy.
+                issues = issues.GroupBy(i => i.Number).Select(g => g.Last()).ToList();
                 page = response.HttpResponse.ApiInfo.Links.TryGetValue("next", out var link) ? link : null;
             }
 
