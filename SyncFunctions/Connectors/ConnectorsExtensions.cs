@@ -4,6 +4,7 @@ using SyncFunctions.Connectors.Box;
 using SyncFunctions.Connectors.Demo;
 using SyncFunctions.Connectors.Folder;
 using SyncFunctions.Connectors.GitHub;
+using SyncFunctions.Connectors.Gmail;
 using SyncFunctions.Connectors.Slack;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
@@ -27,6 +28,7 @@ public static class ConnectorsExtensions
         services.AddSlackConnector();
         services.AddGitHubConnector();
         services.AddBoxConnector();
+        services.AddGmailConnector();
         services.AddHostedService<DemoTenantSeeder>();
         return services;
     }

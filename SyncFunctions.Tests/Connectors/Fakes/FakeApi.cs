@@ -28,7 +28,7 @@ public enum FaultKind
 }
 
 /// <summary>
-/// Switches shared by the fakes: the next N requests whose path contains a fragment get a fault
+/// Switches shared by the fakes: the next N requests whose path and query contain a fragment get a fault
 /// instead of their answer. Each fake writes the fault in its own API's shape.
 /// </summary>
 public sealed class FaultPlan
@@ -105,7 +105,7 @@ public sealed class FakeApi : IAsyncDisposable
             fake.Requests.Enqueue(new FakeRequest(
                 context.Request.Method, path, context.Request.QueryString.Value ?? "", context.Request.Headers.Authorization.ToString(),
                 context.Request.Headers.IfNoneMatch.ToString(), body));
-            switch (fake.Faults.Take(path))
+            switch (fake.Faults.Take(path + context.Request.QueryString.Value))
             {
                 case FaultKind.Hang:
                     await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
