@@ -71,7 +71,7 @@ public static partial class ConnectorHttp
         }
     }
 
-    /// <summary>The seconds a 429 asked to wait, for messages.</summary>
+    /// <summary>A status for messages to people: "429 Too Many Requests".</summary>
     public static string DescribeStatus(HttpResponseMessage response) =>
         string.Create(CultureInfo.InvariantCulture, $"{(int)response.StatusCode} {response.ReasonPhrase}");
 
