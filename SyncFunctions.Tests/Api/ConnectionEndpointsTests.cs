@@ -165,7 +165,7 @@ public sealed class ConnectionEndpointsTests(ConnectionEndpointsTests.AppFixture
         var list = await (await client.GetAsync("/api/v1/connections")).JsonAsync();
 
         Assert.Empty(list.GetProperty("connections").EnumerateArray());
-        Assert.Equal(["demo", "folder"], list.GetProperty("available_connectors").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(["box", "demo", "folder", "github", "gmail", "slack"], list.GetProperty("available_connectors").EnumerateArray().Select(n => n.GetString()));
     }
 
     [Theory]

@@ -27,6 +27,22 @@ public sealed class SyncOptionsValidatorTests
         Assert.Contains("SYNC_MAX_TIMEOUT_SECONDS", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0, 6, 1000, "SYNC_REQUEST_TIMEOUT_SECONDS")]
+    [InlineData(30, 21, 1000, "SYNC_REQUEST_MAX_RETRIES")]
+    [InlineData(30, 6, 5, "SYNC_REQUEST_RETRY_DELAY_MILLISECONDS")]
+    public void Validate_WithABadRequestSetting_NamesTheVariable(int timeoutSeconds, int retries, int delayMilliseconds, string variable)
+    {
+        var result = new SyncOptionsValidator().Validate(null, new SyncOptions
+        {
+            RequestTimeoutSeconds = timeoutSeconds,
+            RequestMaxRetries = retries,
+            RequestRetryDelayMilliseconds = delayMilliseconds,
+        });
+        Assert.True(result.Failed);
+        Assert.Contains(variable, result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void StaleAfter_WhenUnset_IsThreeHeartbeats() =>
         Assert.Equal(TimeSpan.FromSeconds(90), new SyncOptions().StaleAfter);

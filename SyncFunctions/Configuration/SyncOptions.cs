@@ -36,6 +36,18 @@ public sealed class SyncOptions
     [ConfigurationKeyName("SYNC_CONNECT_TIMEOUT_SECONDS")]
     public int ConnectTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>Each outbound request of a connector (one attempt; retries get their own).</summary>
+    [ConfigurationKeyName("SYNC_REQUEST_TIMEOUT_SECONDS")]
+    public int RequestTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Retries of a failed connector request (429, 5xx, timeouts) that gave no Retry-After.</summary>
+    [ConfigurationKeyName("SYNC_REQUEST_MAX_RETRIES")]
+    public int RequestMaxRetries { get; set; } = 6;
+
+    /// <summary>First backoff delay of a retried request without Retry-After; doubles per attempt, with jitter.</summary>
+    [ConfigurationKeyName("SYNC_REQUEST_RETRY_DELAY_MILLISECONDS")]
+    public int RequestRetryDelayMilliseconds { get; set; } = 1000;
+
     [ConfigurationKeyName("SYNC_WORKER_CONCURRENCY")]
     public int WorkerConcurrency { get; set; } = 4;
 
@@ -61,6 +73,10 @@ public sealed class SyncOptions
     public TimeSpan QueueTimeout => TimeSpan.FromSeconds(QueueTimeoutSeconds);
 
     public TimeSpan ConnectTimeout => TimeSpan.FromSeconds(ConnectTimeoutSeconds);
+
+    public TimeSpan RequestTimeout => TimeSpan.FromSeconds(RequestTimeoutSeconds);
+
+    public TimeSpan RequestRetryDelay => TimeSpan.FromMilliseconds(RequestRetryDelayMilliseconds);
 
     public TimeSpan RunVisibilityTimeout => TimeSpan.FromSeconds(RunVisibilityTimeoutSeconds > 0 ? RunVisibilityTimeoutSeconds : 2 * HeartbeatIntervalSeconds);
 
@@ -90,6 +106,9 @@ public sealed class SyncOptionsValidator : IValidateOptions<SyncOptions>
         Range("SYNC_CLEANUP_INTERVAL_SECONDS", options.CleanupIntervalSeconds, 1, 86_400);
         Range("SYNC_QUEUE_TIMEOUT_SECONDS", options.QueueTimeoutSeconds, 1, 86_400);
         Range("SYNC_CONNECT_TIMEOUT_SECONDS", options.ConnectTimeoutSeconds, 1, 3_600);
+        Range("SYNC_REQUEST_TIMEOUT_SECONDS", options.RequestTimeoutSeconds, 1, 600);
+        Range("SYNC_REQUEST_MAX_RETRIES", options.RequestMaxRetries, 0, 20);
+        Range("SYNC_REQUEST_RETRY_DELAY_MILLISECONDS", options.RequestRetryDelayMilliseconds, 10, 60_000);
         Range("SYNC_WORKER_CONCURRENCY", options.WorkerConcurrency, 1, 256);
         Range("SYNC_ITEM_PARALLELISM", options.ItemParallelism, 1, 64);
         Range("SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS", options.RunVisibilityTimeoutSeconds, 0, 3_600);

@@ -41,6 +41,7 @@ public sealed class SyncStorage
         Locks = tables.GetTableClient(p + "SyncLocks");
         Connections = tables.GetTableClient(p + "SyncConnections");
         ItemStates = tables.GetTableClient(p + "SyncItemStates");
+        Checkpoints = tables.GetTableClient(p + "SyncCheckpoints");
         var queuePrefix = p.Length == 0 ? "" : p + "-";
         RunQueue = queues.GetQueueClient(queuePrefix + RunQueueName);
         PoisonQueue = queues.GetQueueClient(queuePrefix + RunQueueName + "-poison");
@@ -56,6 +57,9 @@ public sealed class SyncStorage
     public TableClient Connections { get; }
 
     public TableClient ItemStates { get; }
+
+    /// <summary>Incremental-sync positions per tenant (PartitionKey) and connector (RowKey).</summary>
+    public TableClient Checkpoints { get; }
 
 
     public QueueClient RunQueue { get; }
@@ -73,6 +77,7 @@ public sealed class SyncStorage
             Locks.CreateIfNotExistsAsync(cancellationToken),
             Connections.CreateIfNotExistsAsync(cancellationToken),
             ItemStates.CreateIfNotExistsAsync(cancellationToken),
+            Checkpoints.CreateIfNotExistsAsync(cancellationToken),
             RunQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             Documents.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
