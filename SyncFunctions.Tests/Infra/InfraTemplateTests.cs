@@ -290,7 +290,8 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         // instead), the SignalR access-key connection string (the identity instead), development-only
         // and local-only variables, and SMTP (e-mail goes through Communication Services in Azure).
         // FUNCTIONS_CUSTOMHANDLER_PORT is set by the Functions host itself.
-        string[] notInAzure = ["AzureWebJobsStorage", "FUNCTIONS_CUSTOMHANDLER_PORT", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
+        // Telemetry goes to Application Insights there, so neither OTLP nor the console exporter is set.
+        string[] notInAzure = ["AzureWebJobsStorage", "FUNCTIONS_CUSTOMHANDLER_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "SYNC_TELEMETRY_CONSOLE", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
         var readme = File.ReadAllText(Path.Combine(infra.RepoRoot, "README.md"));
         var configuration = readme[readme.IndexOf("## Configuration", StringComparison.Ordinal)..];
         configuration = configuration[..configuration.IndexOf("\n## ", 1, StringComparison.Ordinal)];
