@@ -10,23 +10,51 @@ namespace SyncFunctions.Tests.Infrastructure;
 /// tenant ids, so they share it and run in parallel. SYNC_TEST_STORAGE_CONNECTION_STRING points the
 /// tests at an Azurite (or account) already running instead.
 /// </summary>
-public sealed class AzuriteServer
+public sealed class AzuriteServer : IDisposable
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private static readonly Lazy<Task<AzuriteServer>> Instance = new(StartAsync);
+    private static readonly Lazy<Task<AzuriteServer>> Instance = new(StartSharedAsync);
+    private readonly Process? _process;
 
-    private AzuriteServer(string connectionString) => ConnectionString = connectionString;
+    private AzuriteServer(string connectionString, Process? process = null, string scheme = "http", (int Blob, int Queue, int Table) ports = default)
+    {
+        ConnectionString = connectionString;
+        _process = process;
+        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Blob}/devstoreaccount1");
+        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Queue}/devstoreaccount1");
+        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Table}/devstoreaccount1");
+    }
 
     public string ConnectionString { get; }
 
+    public Uri BlobEndpoint { get; }
+
+    public Uri QueueEndpoint { get; }
+
+    public Uri TableEndpoint { get; }
+
     public static Task<AzuriteServer> GetAsync() => Instance.Value;
 
-    private static async Task<AzuriteServer> StartAsync()
+    /// <summary>An Azurite of one test's own, with extra options (HTTPS, OAuth); disposing it stops it.</summary>
+    public static Task<AzuriteServer> StartDedicatedAsync(string scheme, params string[] extraArguments) => StartAsync(scheme, extraArguments);
+
+    public void Dispose()
     {
-        if (Environment.GetEnvironmentVariable("SYNC_TEST_STORAGE_CONNECTION_STRING") is { Length: > 0 } external)
+        if (_process is { HasExited: false })
         {
-            return new AzuriteServer(external);
+            _process.Kill(entireProcessTree: true);
         }
+
+        _process?.Dispose();
+    }
+
+    private static Task<AzuriteServer> StartSharedAsync() =>
+        Environment.GetEnvironmentVariable("SYNC_TEST_STORAGE_CONNECTION_STRING") is { Length: > 0 } external
+            ? Task.FromResult(new AzuriteServer(external))
+            : StartAsync("http", []);
+
+    private static async Task<AzuriteServer> StartAsync(string scheme, string[] extraArguments)
+    {
 
         var executable = Path.Combine(RepoRoot.Find(), "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
@@ -47,7 +75,7 @@ public sealed class AzuriteServer
                      "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 })
+                 }.Concat(extraArguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -72,8 +100,11 @@ public sealed class AzuriteServer
         }
 
         return new AzuriteServer(
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;");
+            $"DefaultEndpointsProtocol={scheme};AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+            $"BlobEndpoint={scheme}://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint={scheme}://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint={scheme}://127.0.0.1:{table}/devstoreaccount1;",
+            process,
+            scheme,
+            (blob, queue, table));
     }
 
     private static int FreePort()

@@ -14,27 +14,35 @@ public sealed class SyncStorage
 {
     public const string RunQueueName = "sync-runs";
 
-    public SyncStorage(StorageSettings settings, StorageRequestCounter counter)
+    public SyncStorage(StorageSettings settings, StorageRequestCounter counter, StorageClientSetup? setup = null)
     {
+        var credential = setup?.Credential ?? settings.Credential;
         var tableOptions = new TableClientOptions();
-        tableOptions.AddPolicy(counter.For("table"), HttpPipelinePosition.PerRetry);
-        var tables = settings.ConnectionString is not null
-            ? new TableServiceClient(settings.ConnectionString, tableOptions)
-            : new TableServiceClient(settings.TableServiceUri, settings.Credential, tableOptions);
         var queueOptions = new QueueClientOptions
         {
             // The Functions queue trigger reads Base64 by default; the local listener must agree with it.
             MessageEncoding = QueueMessageEncoding.Base64,
         };
+        var blobOptions = new BlobClientOptions();
+        tableOptions.AddPolicy(counter.For("table"), HttpPipelinePosition.PerRetry);
         queueOptions.AddPolicy(counter.For("queue"), HttpPipelinePosition.PerRetry);
+        blobOptions.AddPolicy(counter.For("blob"), HttpPipelinePosition.PerRetry);
+        if (setup?.Transport is { } transport)
+        {
+            tableOptions.Transport = transport;
+            queueOptions.Transport = transport;
+            blobOptions.Transport = transport;
+        }
+
+        var tables = settings.ConnectionString is not null
+            ? new TableServiceClient(settings.ConnectionString, tableOptions)
+            : new TableServiceClient(settings.TableServiceUri, credential, tableOptions);
         var queues = settings.ConnectionString is not null
             ? new QueueServiceClient(settings.ConnectionString, queueOptions)
-            : new QueueServiceClient(settings.QueueServiceUri, settings.Credential, queueOptions);
-        var blobOptions = new BlobClientOptions();
-        blobOptions.AddPolicy(counter.For("blob"), HttpPipelinePosition.PerRetry);
+            : new QueueServiceClient(settings.QueueServiceUri, credential, queueOptions);
         var blobs = settings.ConnectionString is not null
             ? new BlobServiceClient(settings.ConnectionString, blobOptions)
-            : new BlobServiceClient(settings.BlobServiceUri, settings.Credential, blobOptions);
+            : new BlobServiceClient(settings.BlobServiceUri, credential, blobOptions);
 
         var p = settings.Prefix;
         Operations = tables.GetTableClient(p + "SyncOperations");
