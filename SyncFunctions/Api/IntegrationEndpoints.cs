@@ -43,7 +43,7 @@ public static class IntegrationEndpoints
         };
     }
 
-    private static async Task<Results<Ok<SyncProgressResponse>, ValidationProblem, ProblemHttpResult>> ProgressAsync(
+    private static async Task<Results<Ok<ProgressSnapshot>, ValidationProblem, ProblemHttpResult>> ProgressAsync(
         string syncId, Caller caller, SyncOperationStore operations, CancellationToken cancellationToken)
     {
         if (!SyncId.IsValid(syncId))
@@ -52,6 +52,6 @@ public static class IntegrationEndpoints
         }
 
         var operation = await operations.GetAsync(caller.TenantId, syncId, cancellationToken).ConfigureAwait(false);
-        return operation is null ? ApiProblems.SyncNotFound(syncId) : TypedResults.Ok(operation.ToProgressResponse());
+        return operation is null ? ApiProblems.SyncNotFound(syncId) : TypedResults.Ok(ProgressSnapshot.From(operation));
     }
 }

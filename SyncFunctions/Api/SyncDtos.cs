@@ -64,15 +64,3 @@ public sealed record SyncHistoryResponse(IReadOnlyList<SyncOperationDto> Items, 
 public sealed record CleanupResponse(int Cleaned, IReadOnlyList<string> SyncIds);
 
 public sealed record IntegrationSyncResponse(bool Success, string SyncId, string StatusUrl);
-
-public sealed record SyncProgressResponse(
-    string SyncId,
-    string ConnectorType,
-    string Status,
-    string Stage,
-    int TotalItems,
-    int ProcessedItems,
-    int FailedItems,
-    string? CurrentItem,
-    string? ErrorMessage,
-    int PercentComplete);

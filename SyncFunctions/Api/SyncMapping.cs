@@ -78,34 +78,4 @@ public static class SyncMapping
         var pending = Math.Max(0, operation.TotalFilesToProcess - operation.FilesProcessed - operation.FilesFailed - processing);
         return new FileStatusDto(pending, processing, operation.FilesFailed, operation.TotalFilesToProcess);
     }
-
-    /// <summary>The integration-progress shape: one status word per phase, as the older clients expect.</summary>
-    public static SyncProgressResponse ToProgressResponse(this SyncOperationEntity operation)
-    {
-        var status = operation.Status switch
-        {
-            SyncStatus.Completed => "complete",
-            SyncStatus.Failed or SyncStatus.Cancelled => "error",
-            SyncStatus.Queued => "connecting",
-            _ => operation.ProgressStage switch
-            {
-                SyncStage.Initializing => "connecting",
-                SyncStage.DetectingChanges => "syncing",
-                SyncStage.ProcessingFiles => "parsing",
-                _ => "embedding",
-            },
-        };
-        var names = operation.ConnectorNames;
-        return new SyncProgressResponse(
-            operation.SyncId,
-            names.Count == 1 ? names[0] : string.Join(',', names),
-            status,
-            operation.ProgressStage,
-            operation.TotalFilesToProcess,
-            operation.FilesProcessed,
-            operation.FilesFailed,
-            operation.CurrentFile,
-            operation.ErrorMessage,
-            operation.ProgressPercentage);
-    }
 }

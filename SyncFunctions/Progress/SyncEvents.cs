@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace SyncFunctions.Progress;
 
 /// <summary>
-/// What every live event carries: the progress of one sync in the shape of
-/// <c>GET /api/sync-progress/{sync_id}</c> (snake_case on the wire).
+/// The progress of one sync, as <c>GET /api/sync-progress/{sync_id}</c> answers it and as every live
+/// event carries it (snake_case on the wire): one shape, so a client reads both alike.
 /// </summary>
 public sealed record ProgressSnapshot(
     string SyncId,
