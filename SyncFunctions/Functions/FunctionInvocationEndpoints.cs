@@ -77,8 +77,8 @@ public static partial class FunctionInvocationEndpoints
     public static IEndpointRouteBuilder MapFunctionInvocationEndpoints(this IEndpointRouteBuilder app)
     {
         // Not part of the public HTTP contract: kept out of the OpenAPI document and out of authentication.
-        app.MapPost(SyncRunPath, SyncRunAsync).AllowAnonymous().ExcludeFromDescription();
-        app.MapPost(StaleSyncSweepPath, StaleSyncSweepAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost(SyncRunPath, SyncRunAsync).AllowAnonymous().ExcludeFromDescription().AddEndpointFilter(OnlyFromFunctionsHostAsync);
+        app.MapPost(StaleSyncSweepPath, StaleSyncSweepAsync).AllowAnonymous().ExcludeFromDescription().AddEndpointFilter(OnlyFromFunctionsHostAsync);
         return app;
     }
 
@@ -89,7 +89,21 @@ public static partial class FunctionInvocationEndpoints
         return remote is not null && IPAddress.IsLoopback(remote) && !ProxyHeaders.Any(context.Request.Headers.ContainsKey);
     }
 
-    private static async Task<Results<Ok<FunctionInvocationResponse>, NotFound, ValidationProblem, ProblemHttpResult>> SyncRunAsync(
+    /// <summary>Anything that did not come straight from the host on this machine gets a 404, as if the path did not exist.</summary>
+    private static async ValueTask<object?> OnlyFromFunctionsHostAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        if (IsFromFunctionsHost(context))
+        {
+            return await next(invocation).ConfigureAwait(false);
+        }
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FunctionInvocationEndpoints));
+        LogRefused(logger, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
+        return TypedResults.NotFound();
+    }
+
+    private static async Task<Results<Ok<FunctionInvocationResponse>, ValidationProblem, ProblemHttpResult>> SyncRunAsync(
         HttpContext context,
         SyncRunFunction function,
         SyncStorage storage,
@@ -97,11 +111,6 @@ public static partial class FunctionInvocationEndpoints
         ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(FunctionInvocationEndpoints));
-        if (!IsFromFunctionsHost(context))
-        {
-            LogRefused(logger, SyncRunPath, context.Connection.RemoteIpAddress?.ToString());
-            return TypedResults.NotFound();
-        }
 
         var request = await ReadAsync(context).ConfigureAwait(false);
         var delivery = request is null ? null : QueueDelivery.From(request);
@@ -160,18 +169,13 @@ public static partial class FunctionInvocationEndpoints
         }
     }
 
-    private static async Task<Results<Ok<FunctionInvocationResponse>, NotFound, ValidationProblem, ProblemHttpResult>> StaleSyncSweepAsync(
+    private static async Task<Results<Ok<FunctionInvocationResponse>, ValidationProblem, ProblemHttpResult>> StaleSyncSweepAsync(
         HttpContext context,
         StaleSyncSweepFunction function,
         IHostApplicationLifetime lifetime,
         ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(FunctionInvocationEndpoints));
-        if (!IsFromFunctionsHost(context))
-        {
-            LogRefused(logger, StaleSyncSweepPath, context.Connection.RemoteIpAddress?.ToString());
-            return TypedResults.NotFound();
-        }
 
         if (await ReadAsync(context).ConfigureAwait(false) is null)
         {
