@@ -4,6 +4,7 @@ using SyncFunctions.Configuration;
 using SyncFunctions.Connectors;
 using SyncFunctions.Functions;
 using SyncFunctions.Locking;
+using SyncFunctions.Notifications;
 using SyncFunctions.Orchestration;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
@@ -23,6 +24,7 @@ builder.Services
     .AddConnectors(builder.Configuration)
     .AddOrchestration()
     .AddSweep()
+    .AddNotifications(builder.Configuration)
     .AddFunctions()
     .AddSecurity(builder.Configuration, builder.Environment)
     .AddApi();

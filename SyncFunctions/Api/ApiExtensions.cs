@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SyncFunctions.Notifications;
 using SyncFunctions.Security;
 
 namespace SyncFunctions.Api;
@@ -33,6 +34,7 @@ public static class ApiExtensions
         app.MapSyncEndpoints();
         app.MapIntegrationEndpoints();
         app.MapConnectionEndpoints();
+        app.MapNotificationEndpoints();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokensEnabled)
         {
             app.MapDevTokenEndpoints();

@@ -41,6 +41,8 @@ public sealed class SyncStorage
         Locks = tables.GetTableClient(p + "SyncLocks");
         Connections = tables.GetTableClient(p + "SyncConnections");
         ItemStates = tables.GetTableClient(p + "SyncItemStates");
+        NotificationSettings = tables.GetTableClient(p + "SyncNotificationSettings");
+        NotificationClaims = tables.GetTableClient(p + "SyncNotificationClaims");
         var queuePrefix = p.Length == 0 ? "" : p + "-";
         RunQueue = queues.GetQueueClient(queuePrefix + RunQueueName);
         PoisonQueue = queues.GetQueueClient(queuePrefix + RunQueueName + "-poison");
@@ -57,6 +59,11 @@ public sealed class SyncStorage
 
     public TableClient ItemStates { get; }
 
+    /// <summary>Per tenant: whether sync summaries are e-mailed, and to whom besides the trigger.</summary>
+    public TableClient NotificationSettings { get; }
+
+    /// <summary>One row per end-of-sync e-mail being sent right now (deleted once it is settled), so recovery is O(in flight).</summary>
+    public TableClient NotificationClaims { get; }
 
     public QueueClient RunQueue { get; }
 
@@ -73,6 +80,8 @@ public sealed class SyncStorage
             Locks.CreateIfNotExistsAsync(cancellationToken),
             Connections.CreateIfNotExistsAsync(cancellationToken),
             ItemStates.CreateIfNotExistsAsync(cancellationToken),
+            NotificationSettings.CreateIfNotExistsAsync(cancellationToken),
+            NotificationClaims.CreateIfNotExistsAsync(cancellationToken),
             RunQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             Documents.CreateIfNotExistsAsync(cancellationToken: cancellationToken),

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
 using SyncFunctions.Locking;
+using SyncFunctions.Notifications;
 using SyncFunctions.Progress;
 
 namespace SyncFunctions.Sweep;
@@ -19,6 +20,7 @@ public sealed record SweepResult(int Cleaned, IReadOnlyList<string> SyncIds);
 public sealed partial class StaleSyncSweeper(
     TenantLock tenantLock,
     SyncOperationStore operations,
+    SyncNotifier notifier,
     TimeProvider time,
     IOptions<SyncOptions> options,
     ILogger<StaleSyncSweeper> logger)
@@ -48,6 +50,9 @@ public sealed partial class StaleSyncSweeper(
 
         var ids = cleaned.Order(StringComparer.Ordinal).ToList();
         LogCleaned(logger, ids.Count);
+
+        // The backstop for e-mail claims too: a sender that died mid-send left a claim whose lease ran out.
+        await notifier.RecoverAsync(tenantId, cancellationToken).ConfigureAwait(false);
         return new SweepResult(ids.Count, ids);
     }
 
@@ -84,6 +89,11 @@ public sealed partial class StaleSyncSweeper(
 
             ended = lease.HolderId;
             LogFailedStale(logger, lease.HolderId, lease.TenantId, reason, message);
+        }
+        else if (operation is not null)
+        {
+            // Ended, but its lock outlived it: its ender died between the two writes, maybe before claiming the e-mail.
+            await notifier.EnsureNotifiedAsync(operation, cancellationToken).ConfigureAwait(false);
         }
 
         // Released only if unchanged since it was judged: a lock renewed or taken over meanwhile stays.

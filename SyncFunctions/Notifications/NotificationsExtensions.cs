@@ -1,0 +1,55 @@
+using Azure.Core;
+using Azure.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SyncFunctions.Progress;
+
+namespace SyncFunctions.Notifications;
+
+public static class NotificationsExtensions
+{
+    /// <summary>
+    /// The end-of-sync e-mail. The transport is chosen by which settings are present: <c>SMTP_HOST</c>
+    /// (MailKit) or <c>ACS_EMAIL_ENDPOINT</c> (Azure Communication Services); neither turns e-mail off.
+    /// </summary>
+    public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NotificationOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<SmtpOptions>().Bind(configuration);
+        services.AddOptions<AcsEmailOptions>().Bind(configuration);
+        services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
+
+        services.AddSingleton<NotificationSettingsStore>();
+        services.AddSingleton<NotificationClaimStore>();
+        services.AddSingleton<NotificationOutcomeStore>();
+        services.AddSingleton<SyncSummaryEmail>();
+        services.AddSingleton<SyncNotifier>();
+        services.AddSingleton<ISyncEndListener>(sp => sp.GetRequiredService<SyncNotifier>());
+        services.AddHostedService<NotificationWorker>();
+
+        var smtp = configuration.Get<SmtpOptions>() ?? new SmtpOptions();
+        var acs = configuration.Get<AcsEmailOptions>() ?? new AcsEmailOptions();
+        if (smtp.IsConfigured)
+        {
+            services.AddSingleton<IEmailTransport, SmtpEmailTransport>();
+        }
+        else if (acs.IsConfigured)
+        {
+            // The same identity as the storage connection (a user-assigned one in Azure), unless the
+            // host (or a test) registers its own credential.
+            services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential(new DefaultAzureCredentialOptions
+            {
+                ManagedIdentityClientId = configuration["AzureWebJobsStorage:clientId"],
+            }));
+            services.AddHttpClient(AcsEmailTransport.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+            services.AddSingleton<IEmailTransport>(sp => new AcsEmailTransport(
+                sp.GetRequiredService<IHttpClientFactory>().CreateClient(AcsEmailTransport.HttpClientName),
+                sp.GetRequiredService<TokenCredential>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IOptions<AcsEmailOptions>>(),
+                sp.GetRequiredService<ILogger<AcsEmailTransport>>()));
+        }
+
+        return services;
+    }
+}
