@@ -20,11 +20,13 @@ public sealed class SyncApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
+    private readonly Action<IServiceCollection>? _services;
 
-    private SyncApp(Dictionary<string, string?> settings, TimeProvider? clock)
+    private SyncApp(Dictionary<string, string?> settings, TimeProvider? clock, Action<IServiceCollection>? services)
     {
         _settings = settings;
         _clock = clock;
+        _services = services;
         UseKestrel(0);
     }
 
@@ -46,7 +48,8 @@ public sealed class SyncApp : WebApplicationFactory<Program>
     /// <param name="settings">Overrides of the app's settings (environment-variable names).</param>
     /// <param name="clock">The engine's clock; the system clock when null.</param>
     /// <param name="prefix">Share another app's storage (a second instance) by passing its prefix.</param>
-    public static async Task<SyncApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null)
+    /// <param name="services">Replaces services after the app's own (a fake credential, say).</param>
+    public static async Task<SyncApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null, Action<IServiceCollection>? services = null)
     {
         var azurite = await AzuriteServer.GetAsync();
         var folderRoot = Directory.CreateTempSubdirectory("syncfunctions-folders-").FullName;
@@ -63,7 +66,7 @@ public sealed class SyncApp : WebApplicationFactory<Program>
             all[key] = value;
         }
 
-        var app = new SyncApp(all, clock);
+        var app = new SyncApp(all, clock, services);
         app.StartServer();
         return app;
     }
@@ -95,6 +98,8 @@ public sealed class SyncApp : WebApplicationFactory<Program>
             {
                 services.AddSingleton(_clock);
             }
+
+            _services?.Invoke(services);
         });
     }
 

@@ -37,13 +37,16 @@ public sealed partial class AcsEmailTransport(
 
     public string Description => $"Azure Communication Services ({Options.EndpointUri.Host})";
 
+    /// <summary>The send URL. "./" keeps "emails:" from reading as a URI scheme.</summary>
+    public Uri SendUri => new(Options.EndpointUri, $"./emails:send?api-version={ApiVersion}");
+
     public async Task<string?> SendAsync(EmailMessage message, CancellationToken cancellationToken)
     {
         var body = new SendRequest(
             Options.Sender!,
             new SendRecipients(message.To.Select(a => new SendAddress(a, null)).ToList()),
             new SendContent(message.Subject, message.PlainText, message.Html));
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Options.EndpointUri, $"emails:send?api-version={ApiVersion}"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, SendUri)
         {
             Content = JsonContent.Create(body, options: Json),
         };

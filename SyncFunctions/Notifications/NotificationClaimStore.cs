@@ -143,17 +143,29 @@ public sealed class NotificationClaimStore(SyncStorage storage, TimeProvider tim
     }
 }
 
-/// <summary>The notification columns of the operations table; only the holder of a claim writes them.</summary>
-public sealed class NotificationOutcomeStore(SyncOperationStore operations)
+/// <summary>
+/// The notification columns of the operations table; only the holder of a claim writes them. It reads
+/// and writes the table itself rather than through <see cref="SyncOperationStore"/>, which tells the
+/// notifier of every end and so cannot also be one of its dependencies.
+/// </summary>
+public sealed class NotificationOutcomeStore(SyncStorage storage)
 {
     private const int MaxAttempts = 5;
 
-    /// <summary>Writes the columns on the ended operation; false when the operation is gone.</summary>
+    private TableClient Table => storage.Operations;
+
+    public async Task<SyncOperationEntity?> GetOperationAsync(string tenantId, string syncId, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<SyncOperationEntity>(tenantId, Progress.SyncId.RowKey(syncId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Writes the columns on the ended operation, conditional on its ETag; false when the operation is gone.</summary>
     public async Task<bool> WriteAsync(string tenantId, string syncId, string status, string? error, int attempts, DateTimeOffset? sentAt, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var operation = await operations.GetAsync(tenantId, syncId, cancellationToken).ConfigureAwait(false);
+            var operation = await GetOperationAsync(tenantId, syncId, cancellationToken).ConfigureAwait(false);
             if (operation is null)
             {
                 return false;
@@ -165,7 +177,7 @@ public sealed class NotificationOutcomeStore(SyncOperationStore operations)
             operation.NotificationSentAt = sentAt;
             try
             {
-                await operations.ReplaceAsync(operation, cancellationToken).ConfigureAwait(false);
+                await Table.UpdateEntityAsync(operation, operation.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())

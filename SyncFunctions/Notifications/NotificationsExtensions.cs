@@ -27,29 +27,30 @@ public static class NotificationsExtensions
         services.AddSingleton<ISyncEndListener>(sp => sp.GetRequiredService<SyncNotifier>());
         services.AddHostedService<NotificationWorker>();
 
-        var smtp = configuration.Get<SmtpOptions>() ?? new SmtpOptions();
-        var acs = configuration.Get<AcsEmailOptions>() ?? new AcsEmailOptions();
-        if (smtp.IsConfigured)
-        {
-            services.AddSingleton<IEmailTransport, SmtpEmailTransport>();
-        }
-        else if (acs.IsConfigured)
+        // Chosen when first resolved, from the bound options: settings can arrive after registration
+        // (local.settings.json, a test host), so nothing here may read configuration eagerly.
+        services.AddSingleton<SmtpEmailTransport>();
+        services.AddHttpClient(AcsEmailTransport.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.TryAddSingleton<TokenCredential>(sp => new DefaultAzureCredential(new DefaultAzureCredentialOptions
         {
             // The same identity as the storage connection (a user-assigned one in Azure), unless the
             // host (or a test) registers its own credential.
-            services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential(new DefaultAzureCredentialOptions
-            {
-                ManagedIdentityClientId = configuration["AzureWebJobsStorage:clientId"],
-            }));
-            services.AddHttpClient(AcsEmailTransport.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
-            services.AddSingleton<IEmailTransport>(sp => new AcsEmailTransport(
-                sp.GetRequiredService<IHttpClientFactory>().CreateClient(AcsEmailTransport.HttpClientName),
-                sp.GetRequiredService<TokenCredential>(),
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<IOptions<AcsEmailOptions>>(),
-                sp.GetRequiredService<ILogger<AcsEmailTransport>>()));
-        }
+            ManagedIdentityClientId = sp.GetRequiredService<IConfiguration>()["AzureWebJobsStorage:clientId"],
+        }));
+        services.AddSingleton(sp => new AcsEmailTransport(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(AcsEmailTransport.HttpClientName),
+            sp.GetRequiredService<TokenCredential>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<AcsEmailOptions>>(),
+            sp.GetRequiredService<ILogger<AcsEmailTransport>>()));
+        services.AddSingleton(sp => new EmailTransportChoice(
+            sp.GetRequiredService<IOptions<SmtpOptions>>().Value.IsConfigured ? sp.GetRequiredService<SmtpEmailTransport>()
+            : sp.GetRequiredService<IOptions<AcsEmailOptions>>().Value.IsConfigured ? sp.GetRequiredService<AcsEmailTransport>()
+            : null));
 
         return services;
     }
 }
+
+/// <summary>The transport configuration chose, or none (then e-mail is off).</summary>
+public sealed record EmailTransportChoice(IEmailTransport? Transport);

@@ -35,16 +35,15 @@ public sealed partial class SyncNotifier(
     NotificationClaimStore claims,
     NotificationOutcomeStore outcomes,
     NotificationSettingsStore settings,
-    SyncOperationStore operations,
     SyncSummaryEmail email,
-    IEnumerable<IEmailTransport> transports,
+    EmailTransportChoice transport,
     WorkerIdentity worker,
     TimeProvider time,
     IOptions<NotificationOptions> options,
     ILogger<SyncNotifier> logger) : ISyncEndListener
 {
     private readonly Channel<NotificationWork> _queue = Channel.CreateUnbounded<NotificationWork>(new UnboundedChannelOptions { SingleReader = false });
-    private readonly IEmailTransport? _transport = transports.SingleOrDefault();
+    private readonly IEmailTransport? _transport = transport.Transport;
 
     /// <summary>False when no transport is configured: then nothing is claimed, written or sent.</summary>
     public bool Enabled => _transport is not null;
@@ -114,7 +113,7 @@ public sealed partial class SyncNotifier(
     {
         var claim = work.Claim;
         var (tenantId, syncId) = (claim.TenantId, claim.SyncId);
-        var operation = await operations.GetAsync(tenantId, syncId, cancellationToken).ConfigureAwait(false);
+        var operation = await outcomes.GetOperationAsync(tenantId, syncId, cancellationToken).ConfigureAwait(false);
 
         // Read after the claim: a sender that finished meanwhile wrote its outcome before deleting its
         // claim, so a settled status here means this claim came too late and must send nothing.
@@ -159,6 +158,14 @@ public sealed partial class SyncNotifier(
             {
                 await SettleAsync(claim, NotificationStatus.Failed, e.Message, attempt, null, cancellationToken).ConfigureAwait(false);
                 LogFailed(logger, e, syncId, attempt, e.Message);
+                return;
+            }
+            catch (Exception e) when (e is not EmailSendException && e is not OperationCanceledException)
+            {
+                // A transport fault nobody foresaw: the outcome is unknown, so the e-mail is not risked twice.
+                var error = $"The e-mail could not be sent: {e.Message}";
+                await SettleAsync(claim, NotificationStatus.Failed, error, attempt, null, cancellationToken).ConfigureAwait(false);
+                LogFailed(logger, e, syncId, attempt, error);
                 return;
             }
             catch (EmailSendException e)
