@@ -4,6 +4,7 @@ using SyncFunctions.Configuration;
 using SyncFunctions.Connectors;
 using SyncFunctions.Functions;
 using SyncFunctions.Locking;
+using SyncFunctions.Notifications;
 using SyncFunctions.Orchestration;
 using SyncFunctions.Realtime;
 using SyncFunctions.Security;
@@ -27,6 +28,7 @@ builder.Services
     .AddOrchestration()
     .AddSweep()
     .AddRealtime(builder.Configuration)
+    .AddNotifications(builder.Configuration)
     .AddFunctions()
     .AddSecurity(builder.Configuration, builder.Environment)
     .AddApi();

@@ -203,7 +203,8 @@ module roles 'core/security/role-assignments.bicep' = {
 // purpose: AzureWebJobsStorage as a connection string (keyless settings instead), SMTP_* (e-mail goes
 // through Communication Services here; SMTP_PASSWORD would be a secret), AZURE_SIGNALR_CONNECTION_STRING
 // (an access key; the service is reached with the identity instead), AUTH_DEV_SIGNING_KEY
-// (Development only), SYNC_LOCAL_SETTINGS_FILE and FOLDER_CONNECTOR_* paths (local only), and
+// (Development only), SYNC_DASHBOARD_URL (the app derives its link from WEBSITE_HOSTNAME, which App
+// Service sets; the app's own host name is not known before it exists), SYNC_LOCAL_SETTINGS_FILE and FOLDER_CONNECTOR_* paths (local only), and
 // FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION (Flex Consumption takes the runtime from
 // functionAppConfig and refuses them as settings).
 var appSettings = {
@@ -223,6 +224,10 @@ var appSettings = {
   SYNC_STREAM_KEEPALIVE_SECONDS: '15'
   ACS_EMAIL_ENDPOINT: email.outputs.endpoint
   ACS_EMAIL_SENDER: email.outputs.senderAddress
+  ACS_EMAIL_POLL_TIMEOUT_SECONDS: '120'
+  SYNC_NOTIFICATION_MAX_ATTEMPTS: '5'
+  SYNC_NOTIFICATION_RETRY_SECONDS: '10'
+
   // Callers' tokens.
   AUTH_AUTHORITY: authAuthority
   AUTH_AUDIENCE: authAudience

@@ -291,7 +291,8 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         // and local-only variables, and SMTP (e-mail goes through Communication Services in Azure).
         // FUNCTIONS_CUSTOMHANDLER_PORT is set by the Functions host itself.
         // Telemetry goes to Application Insights there, so neither OTLP nor the console exporter is set.
-        string[] notInAzure = ["AzureWebJobsStorage", "FUNCTIONS_CUSTOMHANDLER_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "SYNC_TELEMETRY_CONSOLE", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
+        // SYNC_DASHBOARD_URL defaults to https://{WEBSITE_HOSTNAME}/ there, which App Service sets.
+        string[] notInAzure = ["AzureWebJobsStorage", "SYNC_DASHBOARD_URL", "FUNCTIONS_CUSTOMHANDLER_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "SYNC_TELEMETRY_CONSOLE", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
         var readme = File.ReadAllText(Path.Combine(infra.RepoRoot, "README.md"));
         var configuration = readme[readme.IndexOf("## Configuration", StringComparison.Ordinal)..];
         configuration = configuration[..configuration.IndexOf("\n## ", 1, StringComparison.Ordinal)];

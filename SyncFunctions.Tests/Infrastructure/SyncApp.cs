@@ -48,9 +48,8 @@ public sealed class SyncApp : WebApplicationFactory<Program>
     /// <param name="settings">Overrides of the app's settings (environment-variable names).</param>
     /// <param name="clock">The engine's clock; the system clock when null.</param>
     /// <param name="prefix">Share another app's storage (a second instance) by passing its prefix.</param>
-    /// <param name="services">Replacements of the app's services (a fake credential, say).</param>
-    public static async Task<SyncApp> StartAsync(
-        IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null, Action<IServiceCollection>? services = null)
+    /// <param name="services">Replaces services after the app's own (a fake credential, say).</param>
+    public static async Task<SyncApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? prefix = null, Action<IServiceCollection>? services = null)
     {
         var azurite = await AzuriteServer.GetAsync();
         var folderRoot = Directory.CreateTempSubdirectory("syncfunctions-folders-").FullName;

@@ -133,6 +133,10 @@ public sealed class SyncTelemetryTests
         Assert.Equal(9, Sum("syncfunctions.items.processed", "outcome", "ok"));
         Assert.Equal(3, Sum("syncfunctions.items.processed", "outcome", "failed"));
         Assert.Equal(1, Sum("syncfunctions.lock.conflicts"));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/sync/{syncId}/cancel", null)).StatusCode);
+        await Eventually.MatchAsync(() => Task.FromResult(Sum("syncfunctions.syncs.ended", "status", "cancelled")), n => n == 1, "the end counted");
+        Assert.Equal(1, Sum("syncfunctions.syncs.ended"));
     }
 
     [Fact]

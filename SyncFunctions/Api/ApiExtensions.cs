@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SyncFunctions.Dashboard;
 using SyncFunctions.Realtime;
+using SyncFunctions.Notifications;
 using SyncFunctions.Security;
 
 namespace SyncFunctions.Api;
@@ -39,6 +40,7 @@ public static class ApiExtensions
         app.MapConnectionEndpoints();
         app.MapRealtimeEndpoints();
         app.MapApiDocument();
+        app.MapNotificationEndpoints();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokensEnabled)
         {
             app.MapDevTokenEndpoints();

@@ -35,7 +35,11 @@ public sealed record SyncOperationDto(
     DateTimeOffset? DeadlineAt,
     string? TriggeredBy,
     string? ReplacedSyncId,
-    IReadOnlyList<ConnectorProgressDto> Connectors);
+    IReadOnlyList<ConnectorProgressDto> Connectors,
+    NotificationDto? Notification = null);
+
+/// <summary>The end-of-sync e-mail: sending, retrying, sent, failed or skipped, with the last error.</summary>
+public sealed record NotificationDto(string Status, string? Error, int Attempts, DateTimeOffset? SentAt);
 
 public sealed record SyncProgressDto(string Stage, int Percentage, string? CurrentFile, int CurrentFileIndex, int TotalFiles);
 

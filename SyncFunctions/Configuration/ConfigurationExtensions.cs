@@ -28,6 +28,7 @@ public static class ConfigurationExtensions
         _ = services.GetRequiredService<IOptions<Security.AuthOptions>>().Value;
         _ = services.GetRequiredService<IOptions<Connectors.Folder.FolderConnectorOptions>>().Value;
         _ = services.GetRequiredService<Storage.StorageSettings>();
+        _ = services.GetRequiredService<IOptions<Notifications.NotificationOptions>>().Value;
     }
 
     public static IServiceCollection AddSyncOptions(this IServiceCollection services, IConfiguration configuration)

@@ -178,7 +178,19 @@ public sealed partial class RunProgress : IDisposable
         }
 
         await WriteAsync(urgent: true, cancellationToken, throwOnFailure: true).ConfigureAwait(false);
-        return !_lost;
+        if (_lost)
+        {
+            return false;
+        }
+
+        SyncOperationEntity ended;
+        lock (_gate)
+        {
+            ended = _operation.Clone();
+        }
+
+        await _store.ReportEndedAsync(ended, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private bool Update(string connector, Action<ConnectorProgress> change)

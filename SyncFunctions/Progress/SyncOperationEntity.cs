@@ -83,6 +83,15 @@ public sealed class SyncOperationEntity : ITableEntity
 
     public int RunAttempt { get; set; }
 
+    /// <summary>The end-of-sync e-mail: sending, retrying, sent, failed or skipped; null before the end or with no transport.</summary>
+    public string? NotificationStatus { get; set; }
+
+    public string? NotificationError { get; set; }
+
+    public int NotificationAttempts { get; set; }
+
+    public DateTimeOffset? NotificationSentAt { get; set; }
+
     [IgnoreDataMember]
     public IReadOnlyList<string> ConnectorNames => Connectors.Split(',', StringSplitOptions.RemoveEmptyEntries);
 

@@ -10,7 +10,8 @@ namespace SyncFunctions.Progress;
 /// The operations table. Every change after the insert is conditional on the ETag the writer last
 /// saw, so two writers can never both move an operation to an end state.
 /// </summary>
-public sealed partial class SyncOperationStore(SyncStorage storage, IProgressPublisher publisher, TimeProvider time, ILogger<SyncOperationStore> logger)
+public sealed partial class SyncOperationStore(
+    SyncStorage storage, IProgressPublisher publisher, TimeProvider time, IEnumerable<ISyncEndListener> endListeners, ILogger<SyncOperationStore> logger)
 {
     private const int MaxAttempts = 5;
 
@@ -92,6 +93,7 @@ public sealed partial class SyncOperationStore(SyncStorage storage, IProgressPub
                 await ReplaceAsync(operation, cancellationToken).ConfigureAwait(false);
                 LogEnded(logger, syncId, tenantId, status, failureReason);
                 await publisher.PublishAsync(tenantId, syncId, [SyncEventLog.Read(operation)[^1]], cancellationToken).ConfigureAwait(false);
+                await ReportEndedAsync(operation, cancellationToken).ConfigureAwait(false);
                 return operation;
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())
@@ -101,6 +103,25 @@ public sealed partial class SyncOperationStore(SyncStorage storage, IProgressPub
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Tells the <see cref="ISyncEndListener"/>s that this caller's write ended the operation. A
+    /// listener's failure is logged and never fails the end that has already been written.
+    /// </summary>
+    public async Task ReportEndedAsync(SyncOperationEntity ended, CancellationToken cancellationToken)
+    {
+        foreach (var listener in endListeners)
+        {
+            try
+            {
+                await listener.OnSyncEndedAsync(ended, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogListenerFailed(logger, e, ended.SyncId, listener.GetType().Name);
+            }
+        }
     }
 
     /// <summary>Sets the end-state columns; connectors still at work end with the operation.</summary>
@@ -158,4 +179,7 @@ public sealed partial class SyncOperationStore(SyncStorage storage, IProgressPub
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} of tenant {TenantId} ended {Status} ({FailureReason})")]
     private static partial void LogEnded(ILogger logger, string syncId, string tenantId, string status, string? failureReason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sync {SyncId}: end listener {Listener} failed")]
+    private static partial void LogListenerFailed(ILogger logger, Exception exception, string syncId, string listener);
 }

@@ -50,6 +50,8 @@ public sealed class SyncStorage
         Connections = tables.GetTableClient(p + "SyncConnections");
         ItemStates = tables.GetTableClient(p + "SyncItemStates");
         Checkpoints = tables.GetTableClient(p + "SyncCheckpoints");
+        NotificationSettings = tables.GetTableClient(p + "SyncNotificationSettings");
+        NotificationClaims = tables.GetTableClient(p + "SyncNotificationClaims");
         var queuePrefix = p.Length == 0 ? "" : p + "-";
         RunQueue = queues.GetQueueClient(queuePrefix + RunQueueName);
         PoisonQueue = queues.GetQueueClient(queuePrefix + RunQueueName + "-poison");
@@ -69,6 +71,11 @@ public sealed class SyncStorage
     /// <summary>Incremental-sync positions per tenant (PartitionKey) and connector (RowKey).</summary>
     public TableClient Checkpoints { get; }
 
+    /// <summary>Per tenant: whether sync summaries are e-mailed, and to whom besides the trigger.</summary>
+    public TableClient NotificationSettings { get; }
+
+    /// <summary>One row per end-of-sync e-mail being sent right now (deleted once it is settled), so recovery is O(in flight).</summary>
+    public TableClient NotificationClaims { get; }
 
     public QueueClient RunQueue { get; }
 
@@ -86,6 +93,8 @@ public sealed class SyncStorage
             Connections.CreateIfNotExistsAsync(cancellationToken),
             ItemStates.CreateIfNotExistsAsync(cancellationToken),
             Checkpoints.CreateIfNotExistsAsync(cancellationToken),
+            NotificationSettings.CreateIfNotExistsAsync(cancellationToken),
+            NotificationClaims.CreateIfNotExistsAsync(cancellationToken),
             RunQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             Documents.CreateIfNotExistsAsync(cancellationToken: cancellationToken),

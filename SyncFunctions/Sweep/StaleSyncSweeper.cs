@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
 using SyncFunctions.Locking;
+using SyncFunctions.Notifications;
 using SyncFunctions.Progress;
 
 namespace SyncFunctions.Sweep;
@@ -20,6 +21,7 @@ public sealed partial class StaleSyncSweeper(
     TenantLock tenantLock,
     SyncOperationStore operations,
     Telemetry.SyncMetrics metrics,
+    SyncNotifier notifier,
     TimeProvider time,
     IOptions<SyncOptions> options,
     ILogger<StaleSyncSweeper> logger)
@@ -50,6 +52,9 @@ public sealed partial class StaleSyncSweeper(
         var ids = cleaned.Order(StringComparer.Ordinal).ToList();
         LogCleaned(logger, ids.Count);
         metrics.Swept(ids.Count);
+
+        // The backstop for e-mail claims too: a sender that died mid-send left a claim whose lease ran out.
+        await notifier.RecoverAsync(tenantId, cancellationToken).ConfigureAwait(false);
         return new SweepResult(ids.Count, ids);
     }
 
@@ -86,6 +91,11 @@ public sealed partial class StaleSyncSweeper(
 
             ended = lease.HolderId;
             LogFailedStale(logger, lease.HolderId, lease.TenantId, reason, message);
+        }
+        else if (operation is not null)
+        {
+            // Ended, but its lock outlived it: its ender died between the two writes, maybe before claiming the e-mail.
+            await notifier.EnsureNotifiedAsync(operation, cancellationToken).ConfigureAwait(false);
         }
 
         // Released only if unchanged since it was judged: a lock renewed or taken over meanwhile stays.

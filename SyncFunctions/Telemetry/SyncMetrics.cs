@@ -83,3 +83,13 @@ public sealed class SyncMetrics
         return activity;
     }
 }
+
+/// <summary>Counts every end, whoever wrote it: the run, the sweep, a cancel, a poisoned message.</summary>
+public sealed class SyncMetricsEndListener(SyncMetrics metrics) : ISyncEndListener
+{
+    public Task OnSyncEndedAsync(SyncOperationEntity ended, CancellationToken cancellationToken)
+    {
+        metrics.Ended(ended);
+        return Task.CompletedTask;
+    }
+}

@@ -29,6 +29,7 @@ public static class TelemetryExtensions
         var useEntra = (configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "").Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase);
 
         builder.Services.AddSingleton<SyncMetrics>();
+        builder.Services.AddSingleton<Progress.ISyncEndListener, SyncMetricsEndListener>();
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeScopes = true;
