@@ -66,10 +66,37 @@ public static class TelemetryExtensions
 
         if (console)
         {
-            otel.WithTracing(t => t.AddConsoleExporter())
+            // Only the engine's spans: every poll and storage call on a terminal would bury them.
+            otel.WithTracing(t => t.AddProcessor(new EngineSpansOnly(new SimpleActivityExportProcessor(new OpenTelemetry.Exporter.ConsoleActivityExporter(new OpenTelemetry.Exporter.ConsoleExporterOptions())))))
                 .WithMetrics(m => m.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 30_000));
         }
 
         return builder;
+    }
+
+    /// <summary>Passes on the spans of the engine's own source and drops the rest.</summary>
+    private sealed class EngineSpansOnly(BaseProcessor<System.Diagnostics.Activity> inner) : BaseProcessor<System.Diagnostics.Activity>
+    {
+        public override void OnEnd(System.Diagnostics.Activity data)
+        {
+            if (data.Source.Name == SyncMetrics.SourceName)
+            {
+                inner.OnEnd(data);
+            }
+        }
+
+        protected override bool OnForceFlush(int timeoutMilliseconds) => inner.ForceFlush(timeoutMilliseconds);
+
+        protected override bool OnShutdown(int timeoutMilliseconds) => inner.Shutdown(timeoutMilliseconds);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 }
