@@ -55,7 +55,8 @@ public sealed record ConnectorProgressDto(
     string? ErrorMessage,
     string? FailureReason,
     int? ExpectedDurationSeconds,
-    IReadOnlyList<ItemFailureDto> FailureSamples);
+    IReadOnlyList<ItemFailureDto> FailureSamples,
+    IReadOnlyList<string> Notes);
 
 public sealed record ItemFailureDto(string Item, string Reason);
 

@@ -39,7 +39,8 @@ public static class SyncMapping
                 c.ErrorMessage,
                 c.FailureReason,
                 c.ExpectedDurationSeconds,
-                c.FailureSamples.Select(f => new ItemFailureDto(f.Item, f.Reason)).ToList())).ToList(),
+                c.FailureSamples.Select(f => new ItemFailureDto(f.Item, f.Reason)).ToList(),
+                c.Notes)).ToList(),
             operation.NotificationStatus is { } notification
                 ? new NotificationDto(notification, operation.NotificationError, operation.NotificationAttempts, operation.NotificationSentAt)
                 : null);

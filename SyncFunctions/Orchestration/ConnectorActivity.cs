@@ -92,7 +92,7 @@ public sealed partial class ConnectorActivity(
 
                 var timeoutSeconds = adaptiveTimeout.SecondsFor(changes.Items.Count);
                 activityTimeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
-                await progress.TotalKnownAsync(connectorName, changes.Items.Count, timeoutSeconds, runToken).ConfigureAwait(false);
+                await progress.TotalKnownAsync(connectorName, changes.Items.Count, timeoutSeconds, changes.Notes, runToken).ConfigureAwait(false);
                 await KnowWork(changes.Items.Count).ConfigureAwait(false);
 
                 using var working = CancellationTokenSource.CreateLinkedTokenSource(runToken, activityTimeout.Token);

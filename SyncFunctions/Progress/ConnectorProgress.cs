@@ -4,6 +4,7 @@ namespace SyncFunctions.Progress;
 public sealed class ConnectorProgress
 {
     public const int MaxFailureSamples = 5;
+    public const int MaxNotes = 10;
 
     public string Connector { get; set; } = "";
 
@@ -29,6 +30,9 @@ public sealed class ConnectorProgress
     public int? ExpectedDurationSeconds { get; set; }
 
     public List<ItemFailure> FailureSamples { get; set; } = [];
+
+    /// <summary>What the connector said of how it found its work: a cap reached, a full resync.</summary>
+    public List<string> Notes { get; set; } = [];
 
     public int Percentage => Status == SyncStatus.Completed ? 100 : ProgressMath.Percentage(Stage, ProcessedItems + FailedItems, TotalItems);
 }

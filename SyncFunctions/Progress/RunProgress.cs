@@ -78,10 +78,11 @@ public sealed partial class RunProgress : IDisposable
     }
 
     /// <summary>The connector's work list is known: its size and its own timeout.</summary>
-    public Task TotalKnownAsync(string connector, int totalItems, int expectedSeconds, CancellationToken cancellationToken)
+    public Task TotalKnownAsync(string connector, int totalItems, int expectedSeconds, IReadOnlyList<string> notes, CancellationToken cancellationToken)
     {
         Update(connector, c =>
         {
+            c.Notes = [.. notes.Take(ConnectorProgress.MaxNotes)];
             c.TotalItems = totalItems;
             c.ExpectedDurationSeconds = expectedSeconds;
             c.Stage = SyncStage.ProcessingFiles;

@@ -117,6 +117,7 @@ public sealed class SlackConnectorTests(ConnectorAppFixture fixture) : IClassFix
         Assert.Equal(200, sync.Int("files_processed"));
         var syncId = sync.GetProperty("id").GetString()!;
         Assert.Contains(_app.Logs.Lines, l => l.Contains(syncId, StringComparison.Ordinal) && l.Contains("more than 200 channels", StringComparison.Ordinal));
+        Assert.Contains(sync.Connector().GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("more than 200 channels", StringComparison.Ordinal));
     }
 
     [Fact]
