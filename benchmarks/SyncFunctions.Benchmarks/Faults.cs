@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Net;
+using Azure.Data.Tables;
+using SyncFunctions.Locking;
+using SyncFunctions.Progress;
+using SyncFunctions.Storage;
+
+namespace SyncFunctions.Benchmarks;
+
+/// <summary>Fault scenarios: each reports pass/fail with its figures.</summary>
+internal static class Faults
+{
+    public static async Task<bool> RacingTriggersAsync(Azurite azurite, Report report, int instances, int tenants)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        var apps = Enumerable.Range(0, instances).Select(_ => new InProcessApp(azurite.ConnectionString, prefix)).ToList();
+        try
+        {
+            var bad = new List<string>();
+            var accepted = 0;
+            await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (t, _) =>
+            {
+                var tenant = $"race-{t}";
+                var clients = new List<HttpClient>();
+                foreach (var app in apps)
+                {
+                    clients.Add(await Api.ClientForAsync(app.Server.BaseAddress ?? app.ClientOptions.BaseAddress, tenant));
+                }
+
+                await Api.PutDemoAsync(clients[0], new { items = 50 });
+                // Every instance gets two triggers for the tenant at the same moment.
+                var results = await Task.WhenAll(clients.Concat(clients).Select(c => Api.TriggerAsync(c)));
+                var ids = results.Where(r => r.Status == HttpStatusCode.Accepted).Select(r => r.SyncId!).ToList();
+                Interlocked.Add(ref accepted, ids.Count);
+                if (ids.Count != 1 || results.Any(r => r.Status is not (HttpStatusCode.Accepted or HttpStatusCode.Conflict)))
+                {
+                    lock (bad)
+                    {
+                        bad.Add($"{tenant}: {string.Join(',', results.Select(r => (int)r.Status))}");
+                    }
+                }
+
+                if (ids.Count >= 1)
+                {
+                    await Api.WaitForAsync(clients[0], ids[0], Api.Ended, TimeSpan.FromSeconds(60));
+                }
+
+                foreach (var c in clients)
+                {
+                    c.Dispose();
+                }
+            });
+            var storage = apps[0].Get<SyncStorage>();
+            var ops = new Dictionary<string, List<SyncOperationEntity>>();
+            await foreach (var op in storage.Operations.QueryAsync<SyncOperationEntity>())
+            {
+                (ops.TryGetValue(op.TenantId, out var l) ? l : ops[op.TenantId] = []).Add(op);
+            }
+
+            foreach (var (tenant, list) in ops)
+            {
+                if (list.Count != 1 || list[0].Status != SyncStatus.Completed || list[0].RunAttempt != 1)
+                {
+                    bad.Add($"{tenant}: {list.Count} operations, {string.Join(',', list.Select(o => $"{o.Status}/attempt {o.RunAttempt}"))}");
+                }
+            }
+
+            var pass = bad.Count == 0 && ops.Count == tenants;
+            report.Add("faults", $"{instances} instances, racing triggers: exactly one run per tenant", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
+                $"{tenants} tenants x {instances * 2} simultaneous triggers: {accepted} accepted, {ops.Sum(o => o.Value.Count)} operations, each completed in one run{(bad.Count > 0 ? "; " + string.Join("; ", bad.Take(5)) : "")}");
+            return pass;
+        }
+        finally
+        {
+            foreach (var app in apps)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>kill -9 of an instance mid-sync at random points, with two real app processes sharing one Azurite.</summary>
+    public static async Task<bool> KillNineAsync(Azurite azurite, Report report, int kills)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        var env = new Dictionary<string, string> { ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "2", ["SYNC_CLEANUP_INTERVAL_SECONDS"] = "5" };
+        var instances = new ChildApp[2];
+        instances[0] = await ChildApp.StartAsync(azurite.ConnectionString, prefix, env);
+        instances[1] = await ChildApp.StartAsync(azurite.ConnectionString, prefix, env);
+        const int items = 400;
+        var syncs = new List<(string Tenant, string SyncId, TimeSpan KillAt)>();
+        var restarts = Stopwatch.StartNew();
+        try
+        {
+            for (var k = 0; k < kills; k++)
+            {
+                var tenant = $"kill-{k}";
+                var live = instances.First(i => !i.Exited);
+                using var client = await Api.ClientForAsync(live.Http.BaseAddress!, tenant);
+                // 400 items of 10 ms at 4 at once: about a second of processing, so kill points fall before, during and after it.
+                await Api.PutDemoAsync(client, new { items, item_delay_ms = 10 });
+                var id = await Api.TriggerOkAsync(client);
+                var at = TimeSpan.FromMilliseconds(Random.Shared.Next(50, 1500));
+                await Task.Delay(at);
+                var victim = Random.Shared.Next(2);
+                await instances[victim].KillAsync();
+                await instances[victim].DisposeAsync();
+                instances[victim] = await ChildApp.StartAsync(azurite.ConnectionString, prefix, env);
+                syncs.Add((tenant, id, at));
+            }
+
+            var storage = new SyncStorage(new StorageSettings(azurite.ConnectionString, null, null, null, null, prefix), new Telemetry.StorageRequestCounter());
+            // Stale window (3 x 2 s heartbeat) + one sweep (5 s) + a lease expiry and resume; bounded.
+            var bound = TimeSpan.FromSeconds(90);
+            var sw = Stopwatch.StartNew();
+            var bad = new List<string>();
+            var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (tenant, id, _) in syncs)
+            {
+                SyncOperationEntity op;
+                do
+                {
+                    op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(id))).Value;
+                    if (op.IsTerminal)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(500);
+                }
+                while (sw.Elapsed < bound);
+                var key = op.Status == SyncStatus.Completed ? "completed" : $"{op.Status}:{op.FailureReason}";
+                outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+                if (!op.IsTerminal || (op.Status == SyncStatus.Failed && string.IsNullOrEmpty(op.FailureReason)))
+                {
+                    bad.Add($"{tenant}: {op.Status} {op.FailureReason}");
+                }
+                else if (op.Status == SyncStatus.Completed && (op.FilesProcessed + op.FilesFailed != items || op.TotalFilesToProcess != items))
+                {
+                    bad.Add($"{tenant}: completed with processed {op.FilesProcessed} + failed {op.FilesFailed} of {op.TotalFilesToProcess} (expected {items})");
+                }
+            }
+
+            var waited = sw.Elapsed;
+            var locks = 0;
+            await foreach (var l in storage.Locks.QueryAsync<LockEntity>(e => e.RowKey == TenantLock.RowKey))
+            {
+                if (l.PartitionKey.StartsWith("kill-", StringComparison.Ordinal))
+                {
+                    locks++;
+                }
+            }
+
+            // Item states: a completed sync stores one state per item; a second count of the same item would show as more rows.
+            var stateRows = 0;
+            await foreach (var _ in storage.ItemStates.QueryAsync<TableEntity>(select: ["PartitionKey"]))
+            {
+                stateRows++;
+            }
+
+            var completed = outcomes.GetValueOrDefault("completed");
+            var pass = bad.Count == 0 && locks == 0;
+            report.Add("faults", $"kill -9 mid-sync x{kills}: every sync ends with a reason, no lock left, no item lost or counted twice", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
+                $"{string.Join(", ", outcomes.Select(o => $"{o.Key}={o.Value}"))}; all ended {waited.TotalSeconds:F0} s after the last kill; {locks} locks left; {stateRows} item-state rows ({completed} completed x {items} = {completed * items} at least); heartbeat 2 s, sweep 5 s{(bad.Count > 0 ? "; " + string.Join("; ", bad.Take(5)) : "")}");
+            return pass;
+        }
+        finally
+        {
+            foreach (var i in instances)
+            {
+                await i.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Azurite stopped for 10 s mid-sync and started again on the same ports with its data.</summary>
+    public static async Task<bool> StorageOutageAsync(Report report)
+    {
+        var location = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
+        await using var azurite = await Azurite.StartAsync(location);
+        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?> { ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "2", ["SYNC_CLEANUP_INTERVAL_SECONDS"] = "5" });
+        using var client = await Api.ClientForAsync(app.Server.BaseAddress ?? app.ClientOptions.BaseAddress, "outage");
+        await Api.PutDemoAsync(client, new { items = 2000, item_delay_ms = 10 });
+        var id = await Api.TriggerOkAsync(client);
+        await Task.Delay(1500);
+        await azurite.StopAsync();
+        await Task.Delay(10_000);
+        await azurite.StartAgainAsync();
+        var sw = Stopwatch.StartNew();
+        var first = await Api.WaitForAsync(client, id, Api.Ended, TimeSpan.FromSeconds(120));
+        var firstEnd = sw.Elapsed;
+        // Recovered: a new sync on the same process completes.
+        await Api.PutDemoAsync(client, new { items = 100 });
+        var again = await Api.TriggerOkAsync(client);
+        var second = await Api.WaitForAsync(client, again, Api.Ended, TimeSpan.FromSeconds(120));
+        var pass = Api.Ended(first) && Api.Status(second) == "completed";
+        report.Add("faults", "Azurite stopped 10 s mid-sync: recovers without a restart", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
+            $"the sync in flight ended {Api.Status(first)}{(first.TryGetProperty("failure_reason", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.String ? $" ({r.GetString()})" : "")} {firstEnd.TotalSeconds:F0} s after Azurite came back; a new sync then {Api.Status(second)}");
+        await azurite.StopAsync();
+        Directory.Delete(location, recursive: true);
+        return pass;
+    }
+
+    public static async Task<bool> ConnectorsAsync(Azurite azurite, Report report)
+    {
+        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?>
+        {
+            // A hung connector is ended by the sync's own timeout: make it short (documented settings).
+            ["SYNC_BASE_TIMEOUT_SECONDS"] = "10",
+            ["SYNC_MIN_TIMEOUT_SECONDS"] = "10",
+            ["SYNC_PER_FILE_TIMEOUT_SECONDS"] = "0",
+        });
+        var baseUri = app.Server.BaseAddress ?? app.ClientOptions.BaseAddress;
+        var pass = true;
+
+        using (var hang = await Api.ClientForAsync(baseUri, "hang"))
+        {
+            await Api.PutDemoAsync(hang, new { items = 100, hang_after = 20 });
+            var sw = Stopwatch.StartNew();
+            var id = await Api.TriggerOkAsync(hang);
+            var end = await Api.WaitForAsync(hang, id, Api.Ended, TimeSpan.FromSeconds(60));
+            var reason = end.GetProperty("failure_reason").ToString();
+            var ok = Api.Status(end) == "failed" && reason == "timed_out";
+            pass &= ok;
+            report.Add("faults", "connector hangs (demo hang_after 20)", ok ? 1 : 0, ok ? "PASS" : "FAIL", "PASS", $"{Api.Status(end)} ({reason}) after {sw.Elapsed.TotalSeconds:F1} s with a 10 s timeout");
+        }
+
+        using (var fail = await Api.ClientForAsync(baseUri, "fail"))
+        {
+            await Api.PutDemoAsync(fail, new { items = 100, fail_every = 1 });
+            var id = await Api.TriggerOkAsync(fail);
+            var end = await Api.WaitForAsync(fail, id, Api.Ended, TimeSpan.FromSeconds(60));
+            var failed = end.GetProperty("files_failed").GetInt32();
+            var ok = Api.Ended(end) && failed == 100;
+            pass &= ok;
+            report.Add("faults", "connector throws on every item (demo fail_every 1)", ok ? 1 : 0, ok ? "PASS" : "FAIL", "PASS", $"{Api.Status(end)} ({end.GetProperty("failure_reason")}), {failed} of 100 items failed, counted");
+        }
+
+        return pass;
+    }
+}
