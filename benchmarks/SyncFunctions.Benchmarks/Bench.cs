@@ -14,6 +14,8 @@ internal static class Bench
             return 0;
         }
 
+        // The app's console exporter would print every span of every sync: read by the app at build time, so set it for the whole process.
+        Environment.SetEnvironmentVariable("SYNC_TELEMETRY_CONSOLE", "false");
         var command = args.FirstOrDefault() ?? "all";
         if (command is not ("all" or "service" or "peer" or "faults"))
         {

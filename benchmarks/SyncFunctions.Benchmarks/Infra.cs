@@ -153,7 +153,12 @@ internal sealed class InProcessApp : WebApplicationFactory<Program>
 
         UseKestrel(0);
         StartServer();
+        using var client = CreateClient();
+        BaseUri = client.BaseAddress!;
     }
+
+    /// <summary>Where Kestrel listens (loopback, a free port).</summary>
+    public Uri BaseUri { get; }
 
     public Completions Ends { get; } = new();
 
@@ -249,7 +254,8 @@ internal sealed class ChildApp : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         if (!env.ContainsKey("FUNCTIONS_CUSTOMHANDLER_PORT"))
         {
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{p}";
+            // appsettings.json sets Urls, which wins over ASPNETCORE_URLS; a plain environment variable wins over it.
+            start.Environment["Urls"] = $"http://127.0.0.1:{p}";
         }
 
         foreach (var (k, v) in env)

@@ -32,7 +32,7 @@ internal static class Measures
         foreach (var items in sizes)
         {
             var tenant = $"cost-{items}";
-            using var client = await Api.ClientForAsync(app.Server.BaseAddress ?? app.ClientOptions.BaseAddress, tenant);
+            using var client = await Api.ClientForAsync(app.BaseUri, tenant);
             await Api.PutDemoAsync(client, new { items });
             // Let the idle queue listener settle into its slowest poll before counting (as StorageCostTests does).
             await Task.Delay(3000);
@@ -64,7 +64,7 @@ internal static class Measures
     public static async Task<LatencyFigures> LatencyAsync(Azurite azurite, Report report, int samples, int loadTenants)
     {
         using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
-        var baseUri = app.Server.BaseAddress ?? app.ClientOptions.BaseAddress;
+        var baseUri = app.BaseUri;
         var idle = await SampleLatencyAsync(app, baseUri, "idle", samples);
         report.Add("latency", "trigger -> running, idle", Math.Round(Stats.Percentile(idle.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Running, 95):F0}, p99 {Stats.Percentile(idle.Running, 99):F0}, n={idle.Running.Count}");
         report.Add("latency", "trigger -> running p99, idle", Math.Round(Stats.Percentile(idle.Running, 99)), "ms", "< 250", "");
@@ -178,7 +178,7 @@ internal static class Measures
         foreach (var tenants in tenantCounts)
         {
             using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
-            var baseUri = app.Server.BaseAddress ?? app.ClientOptions.BaseAddress;
+            var baseUri = app.BaseUri;
             var clients = new ConcurrentBag<HttpClient>();
             await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
             {
