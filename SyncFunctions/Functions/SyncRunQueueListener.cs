@@ -52,6 +52,12 @@ public sealed partial class SyncRunQueueListener(
                     LogReceiveFailed(logger, e.Status, e.ErrorCode);
                     messages = [];
                 }
+                catch (AggregateException e) when (StorageFailures.AllTriesFailed(e))
+                {
+                    // Storage unreachable (every retry failed to connect): wait as when idle, then try again.
+                    LogQueueUnreachable(logger, e.InnerExceptions[^1].Message);
+                    messages = [];
+                }
 
                 if (messages.Length == 0)
                 {
@@ -165,6 +171,9 @@ public sealed partial class SyncRunQueueListener(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from the run queue failed ({Status} {ErrorCode})")]
     private static partial void LogReceiveFailed(ILogger logger, int status, string? errorCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The run queue is unreachable ({Reason}); trying again")]
+    private static partial void LogQueueUnreachable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run of message {MessageId} threw on delivery {DequeueCount}; it will be retried")]
     private static partial void LogRunThrew(ILogger logger, Exception exception, string messageId, long dequeueCount);
