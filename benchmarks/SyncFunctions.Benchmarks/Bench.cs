@@ -85,11 +85,34 @@ internal static class Bench
             if (command is "all" or "faults")
             {
                 Console.WriteLine("== faults");
-                faultsPass &= await Faults.RacingTriggersAsync(azurite, report, 2, 20);
-                faultsPass &= await Faults.RacingTriggersAsync(azurite, report, 3, 20);
-                faultsPass &= await Faults.ConnectorsAsync(azurite, report);
-                faultsPass &= await Faults.KillNineAsync(azurite, report, quick ? 5 : 20);
-                faultsPass &= await Faults.StorageOutageAsync(report);
+                // BENCH_ONLY=race|connectors|kill|face|outage runs one scenario (handy when looking into one).
+                var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
+                bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
+                if (Wanted("race"))
+                {
+                    faultsPass &= await Faults.RacingTriggersAsync(azurite, report, 2, 20);
+                    faultsPass &= await Faults.RacingTriggersAsync(azurite, report, 3, 20);
+                }
+
+                if (Wanted("connectors"))
+                {
+                    faultsPass &= await Faults.ConnectorsAsync(azurite, report);
+                }
+
+                if (Wanted("kill"))
+                {
+                    faultsPass &= await Faults.KillNineAsync(azurite, report, quick ? 5 : 20);
+                }
+
+                if (Wanted("face"))
+                {
+                    faultsPass &= await Faults.FunctionsFaceAsync(azurite, report);
+                }
+
+                if (Wanted("outage"))
+                {
+                    faultsPass &= await Faults.StorageOutageAsync(report);
+                }
             }
         }
 

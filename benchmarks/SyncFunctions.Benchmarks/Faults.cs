@@ -182,12 +182,27 @@ internal static class Faults
         using var client = await Api.ClientForAsync(app.BaseUri, "outage");
         await Api.PutDemoAsync(client, new { items = 2000, item_delay_ms = 10 });
         var id = await Api.TriggerOkAsync(client);
+        Console.WriteLine($"  outage: sync {id} triggered; stopping Azurite in 1.5 s");
         await Task.Delay(1500);
         await azurite.StopAsync();
+        Console.WriteLine("  outage: Azurite stopped for 10 s");
         await Task.Delay(10_000);
         await azurite.StartAgainAsync();
+        Console.WriteLine("  outage: Azurite started again");
         var sw = Stopwatch.StartNew();
-        var first = await Api.WaitForAsync(client, id, Api.Ended, TimeSpan.FromSeconds(120));
+        System.Text.Json.JsonElement first;
+        try
+        {
+            first = await Api.WaitForAsync(client, id, Api.Ended, TimeSpan.FromSeconds(120));
+        }
+        catch (HttpRequestException e)
+        {
+            // The app itself stopped answering: that is the finding, reported as a failure.
+            report.Add("faults", "Azurite stopped 10 s mid-sync: recovers without a restart", 0, "FAIL", "PASS", $"the app stopped answering after the outage: {e.Message}");
+            await azurite.StopAsync();
+            return false;
+        }
+
         var firstEnd = sw.Elapsed;
         // Recovered: a new sync on the same process completes.
         await Api.PutDemoAsync(client, new { items = 100 });
@@ -237,5 +252,105 @@ internal static class Faults
         }
 
         return pass;
+    }
+
+    /// <summary>
+    /// The Functions face: the app as a custom handler (FUNCTIONS_CUSTOMHANDLER_PORT, no local drivers), a run invocation built
+    /// from the real queue message, the process killed mid-run, the message delivered again (DequeueCount + 1) to a new process,
+    /// as the host would after the visibility timeout.
+    /// </summary>
+    public static async Task<bool> FunctionsFaceAsync(Azurite azurite, Report report)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        var port = Repo.FreePort();
+        var env = new Dictionary<string, string> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "2" };
+        var app = await ChildApp.StartAsync(azurite.ConnectionString, prefix, env, port);
+        var storage = new SyncStorage(new StorageSettings(azurite.ConnectionString, null, null, null, null, prefix), new Telemetry.StorageRequestCounter());
+        const int items = 1000;
+        var deliveries = new List<string>();
+        try
+        {
+            using var client = await Api.ClientForAsync(app.Http.BaseAddress!, "face");
+            await Api.PutDemoAsync(client, new { items, item_delay_ms = 10 });
+            var id = await Api.TriggerOkAsync(client);
+            var visibility = TimeSpan.FromSeconds(8);
+            var message = await ReceiveAsync(storage, visibility);
+            var first = Post(app, message, message.DequeueCount);
+            await Task.Delay(1500);
+            await app.KillAsync();
+            deliveries.Add($"#{message.DequeueCount}: killed mid-run");
+            await app.DisposeAsync();
+            app = await ChildApp.StartAsync(azurite.ConnectionString, prefix, env, port);
+            var sw = Stopwatch.StartNew();
+            var settled = false;
+            while (!settled && sw.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                message = await ReceiveAsync(storage, visibility);
+                using var response = await Post(app, message, message.DequeueCount);
+                deliveries.Add($"#{message.DequeueCount}: {(int)response.StatusCode}");
+                if (response.IsSuccessStatusCode)
+                {
+                    // The host deletes the message after a 2xx.
+                    await storage.RunQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+                    settled = true;
+                }
+            }
+
+            var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>("face", SyncId.RowKey(id))).Value;
+            var lockLeft = await app.Http.GetAsync("/health/live") is { IsSuccessStatusCode: true } && (await storage.Locks.GetEntityIfExistsAsync<LockEntity>("face", TenantLock.RowKey)).HasValue;
+            var pass = settled && op.IsTerminal && !lockLeft && (op.Status != SyncStatus.Completed || op.FilesProcessed + op.FilesFailed == items) && (op.Status != SyncStatus.Failed || !string.IsNullOrEmpty(op.FailureReason));
+            report.Add("faults", "Functions face: POST /SyncRun whose process dies is redelivered and resumes or fails, never runs twice", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
+                $"deliveries {string.Join(", ", deliveries)}; sync {op.Status}{(op.FailureReason is null ? "" : $" ({op.FailureReason})")}, run attempt {op.RunAttempt}, {op.FilesProcessed}+{op.FilesFailed} of {items} items; lock left: {lockLeft}; ended {sw.Elapsed.TotalSeconds:F0} s after the kill");
+            _ = first;
+            return pass;
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    private static async Task<Azure.Storage.Queues.Models.QueueMessage> ReceiveAsync(SyncStorage storage, TimeSpan visibility)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            var m = (await storage.RunQueue.ReceiveMessageAsync(visibility)).Value;
+            if (m is not null)
+            {
+                return m;
+            }
+
+            if (sw.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException("no run message came back within 60 s");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>The host's invocation payload (the message JSON-encoded in a string, as the host sends it).</summary>
+    private static Task<HttpResponseMessage> Post(ChildApp app, Azure.Storage.Queues.Models.QueueMessage m, long dequeueCount)
+    {
+        static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+        var payload = new System.Text.Json.Nodes.JsonObject
+        {
+            ["Data"] = new System.Text.Json.Nodes.JsonObject { ["message"] = Quote(m.MessageText) },
+            ["Metadata"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["DequeueCount"] = dequeueCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Id"] = Quote(m.MessageId),
+                ["PopReceipt"] = Quote(m.PopReceipt),
+                ["InsertionTime"] = (m.InsertedOn ?? DateTimeOffset.UtcNow).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["ExpirationTime"] = (m.ExpiresOn ?? DateTimeOffset.UtcNow.AddDays(7)).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["NextVisibleTime"] = (m.NextVisibleOn ?? DateTimeOffset.UtcNow).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["sys"] = new System.Text.Json.Nodes.JsonObject { ["MethodName"] = "SyncRun", ["UtcNow"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), ["RandGuid"] = Guid.NewGuid().ToString() },
+            },
+        };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/SyncRun") { Content = System.Net.Http.Json.JsonContent.Create(payload) };
+        request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
+        request.Headers.UserAgent.ParseAdd("Azure-Functions-Custom-Handler/4.1040.300.0");
+        return app.Http.SendAsync(request);
     }
 }

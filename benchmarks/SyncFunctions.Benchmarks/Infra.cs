@@ -115,12 +115,26 @@ internal sealed class Azurite : IAsyncDisposable
         }
     }
 
+    /// <summary>A clean stop (SIGINT), so Azurite writes its data to the location; killed if it does not stop within 15 s.</summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
     }
 
@@ -200,6 +214,12 @@ internal sealed partial class Completions : ILoggerProvider, ILogger
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         var line = formatter(state, exception);
+        if (logLevel >= LogLevel.Error)
+        {
+            // The app's errors are part of what a fault scenario shows.
+            Console.WriteLine($"  app {logLevel}: {line}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message.Split('\n')[0]})")}");
+        }
+
         var m = EndLine().Match(line);
         if (m.Success)
         {
