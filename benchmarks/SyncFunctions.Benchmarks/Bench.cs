@@ -24,6 +24,9 @@ internal static class Bench
         }
 
         var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
+        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|kill|face|outage runs one part (handy when looking into one).
+        var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
+        bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
         var machine = new Dictionary<string, string>
         {
             ["nproc"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
@@ -50,15 +53,30 @@ internal static class Bench
             if (command is "all" or "service")
             {
                 Console.WriteLine("== storage requests per sync");
-                await Measures.StorageCostAsync(azurite, report, costSizes);
+                if (Wanted("storage"))
+                {
+                    await Measures.StorageCostAsync(azurite, report, costSizes);
+                }
                 Console.WriteLine("== latency");
-                ours = await Measures.LatencyAsync(azurite, report, samples, 100);
+                if (Wanted("latency"))
+                {
+                    ours = await Measures.LatencyAsync(azurite, report, samples, 100);
+                }
                 Console.WriteLine("== throughput");
-                ourRate = await Measures.ThroughputAsync(azurite, report, tenantCounts, 100, window);
+                if (Wanted("throughput"))
+                {
+                    ourRate = await Measures.ThroughputAsync(azurite, report, tenantCounts, 100, window);
+                }
                 Console.WriteLine("== sweep");
-                await Measures.SweepAsync(azurite, report, 1_000, histories, TimeSpan.FromSeconds(quick ? 20 : 90));
+                if (Wanted("sweep"))
+                {
+                    await Measures.SweepAsync(azurite, report, 1_000, histories, TimeSpan.FromSeconds(quick ? 20 : 90));
+                }
                 Console.WriteLine("== memory");
-                await Measures.MemoryAsync(azurite, report, 100);
+                if (Wanted("memory"))
+                {
+                    await Measures.MemoryAsync(azurite, report, 100);
+                }
             }
 
             if (command is "all" or "peer")
@@ -85,9 +103,6 @@ internal static class Bench
             if (command is "all" or "faults")
             {
                 Console.WriteLine("== faults");
-                // BENCH_ONLY=race|connectors|kill|face|outage runs one scenario (handy when looking into one).
-                var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
-                bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
                 if (Wanted("race"))
                 {
                     faultsPass &= await Faults.RacingTriggersAsync(azurite, report, 2, 20);

@@ -314,11 +314,11 @@ internal static class Api
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task<HttpClient> ClientForAsync(Uri baseAddress, string tenant, HttpMessageHandler? handler = null)
+    public static async Task<HttpClient> ClientForAsync(Uri baseAddress, string tenant, HttpMessageHandler? handler = null, TimeSpan? timeout = null)
     {
         var client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
         client.BaseAddress = baseAddress;
-        client.Timeout = TimeSpan.FromSeconds(60);
+        client.Timeout = timeout ?? TimeSpan.FromSeconds(60);
         var r = await client.PostAsJsonAsync("/api/dev/token", new { tenant_id = tenant, email = $"bench@{tenant}.example" });
         r.EnsureSuccessStatusCode();
         var token = (await r.Content.ReadFromJsonAsync<JsonElement>(Json)).GetProperty("access_token").GetString();

@@ -26,8 +26,11 @@ internal static class Measures
 
     public static async Task StorageCostAsync(Azurite azurite, Report report, int[] sizes)
     {
-        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix());
+        var prefix = InProcessApp.NewPrefix();
+        using var app = new InProcessApp(azurite.ConnectionString, prefix);
         var counter = app.Get<StorageRequestCounter>();
+        // The harness watches the lock with its own client, so its reads are not counted as the sync's.
+        var locks = new TableClient(azurite.ConnectionString, prefix + "SyncLocks");
         var storage = app.Get<SyncStorage>();
         foreach (var items in sizes)
         {
@@ -41,20 +44,19 @@ internal static class Measures
             var syncId = await Api.TriggerOkAsync(client);
             var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(3));
             var seconds = sw.Elapsed.TotalSeconds;
-            while (await app.Get<TenantLock>().GetAsync(tenant, CancellationToken.None) is not null && sw.Elapsed < TimeSpan.FromMinutes(4))
+            while ((await locks.GetEntityIfExistsAsync<TableEntity>(tenant, TenantLock.RowKey)).HasValue && sw.Elapsed < TimeSpan.FromMinutes(4))
             {
                 await Task.Delay(20);
             }
 
             var after = counter.Snapshot();
             var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)).Where(kv => kv.Value > 0).ToDictionary();
-            // The lock polls above are the harness's, not the sync's: take them out.
             var total = delta.Values.Sum();
             var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(syncId))).Value;
             var events = JsonDocument.Parse(op.Events).RootElement.GetArrayLength();
             var breakdown = string.Join(", ", delta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
-            report.Add("storage", $"requests per sync, {items:N0} items", total, "requests", items == 100 ? "<= 40" : items > 100 ? $"~{40 + ((items - 100) / 100)}" : "",
-                $"{end}; {seconds:F1} s; {breakdown} (includes the idle queue listener's polls and the harness's lock reads during the sync)");
+            report.Add("storage", $"requests per sync, {items:N0} items", total, "requests", items == 100 ? "<= 40" : items > 100 ? $"<= {40 + ((items - 100) / 100)}" : "",
+                $"{end}; {seconds:F1} s; {breakdown} (trigger to lock release; includes the idle queue listener's polls)");
             report.Add("storage", $"requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{events} durable events on the row");
         }
     }
@@ -103,8 +105,8 @@ internal static class Measures
         var firstEvent = new List<double>();
         using var client = await Api.ClientForAsync(baseUri, $"lat-{kind}");
         await Api.PutDemoAsync(client, new { items = 20 });
-        using var sse = await Api.ClientForAsync(baseUri, $"lat-{kind}");
-        sse.Timeout = Timeout.InfiniteTimeSpan;
+        // Streams are bounded by their own 30 s token below.
+        using var sse = await Api.ClientForAsync(baseUri, $"lat-{kind}", timeout: Timeout.InfiniteTimeSpan);
         var deadline = Stopwatch.StartNew();
         for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(90); i++)
         {

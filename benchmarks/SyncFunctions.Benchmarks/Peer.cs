@@ -165,7 +165,7 @@ internal static class Peer
         var list = latencies.ToList();
         var p50 = Stats.Percentile(list, 50);
         var p99 = Stats.Percentile(list, 99);
-        report.Add("peer", "Hangfire trigger -> running, idle", Math.Round(p50), "ms p50", "", $"p95 {Stats.Percentile(list, 95):F0}, p99 {p99:F0}, n={list.Count}; defaults (queue poll interval 15 s, 10 workers on 2 cores)");
+        report.Add("peer", "Hangfire trigger -> running, idle", Math.Round(p50), "ms p50", "", $"p95 {Stats.Percentile(list, 95):F0}, p99 {p99:F0}, n={list.Count}; defaults; client and server in one process as in an ASP.NET Core app (10 workers on 2 cores)");
 
         var jobs = new Dictionary<int, double>();
         foreach (var tenants in tenantCounts)

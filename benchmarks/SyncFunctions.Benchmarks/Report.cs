@@ -9,7 +9,7 @@ internal sealed record Row(string Section, string Metric, double Value, string U
 /// <summary>Every figure of the run: a table on the console and JSON under artifacts/.</summary>
 internal sealed class Report
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly List<Row> _rows = [];
 
     public IReadOnlyList<Row> Rows => _rows;
