@@ -24,7 +24,7 @@ internal static class Bench
         }
 
         var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
-        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|kill|face|outage runs one part (handy when looking into one).
+        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|ratelimit|kill|face|outage runs one part (handy when looking into one).
         var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
         bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
         var machine = new Dictionary<string, string>
@@ -112,6 +112,11 @@ internal static class Bench
                 if (Wanted("connectors"))
                 {
                     faultsPass &= await Faults.ConnectorsAsync(azurite, report);
+                }
+
+                if (Wanted("ratelimit"))
+                {
+                    faultsPass &= await Faults.RateLimitedAsync(azurite, report);
                 }
 
                 if (Wanted("kill"))

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using Azure.Data.Tables;
 using SyncFunctions.Locking;
 using SyncFunctions.Progress;
@@ -356,5 +358,61 @@ internal static class Faults
         request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
         request.Headers.UserAgent.ParseAdd("Azure-Functions-Custom-Handler/4.1040.300.0");
         return app.Http.SendAsync(request);
+    }
+
+    /// <summary>
+    /// A SaaS API that answers 429 with Retry-After for its first 30 s: a minimal loopback fake of Slack's Web API
+    /// (auth.test, conversations.list/history/replies) on Kestrel. The connector must wait as asked, not hammer, and finish.
+    /// </summary>
+    public static async Task<bool> RateLimitedAsync(Azurite azurite, Report report)
+    {
+        var limitedFor = TimeSpan.FromSeconds(30);
+        var opened = Stopwatch.StartNew();
+        long limited = 0, served = 0;
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var port = Repo.FreePort();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var fake = builder.Build();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(fake, "/api/{method}", (Microsoft.AspNetCore.Http.HttpContext context, string method) =>
+        {
+            if (opened.Elapsed < limitedFor)
+            {
+                Interlocked.Increment(ref limited);
+                context.Response.Headers.RetryAfter = "5";
+                return Microsoft.AspNetCore.Http.Results.Json(new { ok = false, error = "ratelimited" }, statusCode: 429);
+            }
+
+            Interlocked.Increment(ref served);
+            return method switch
+            {
+                "auth.test" => Microsoft.AspNetCore.Http.Results.Json(new { ok = true, team = "Fake", user = "syncbot", team_id = "T0001", user_id = "U0BOT" }),
+                "conversations.list" => Microsoft.AspNetCore.Http.Results.Json(new { ok = true, channels = new[] { new { id = "C000001", name = "general", is_member = true } }, response_metadata = new { next_cursor = "" } }),
+                "conversations.history" => Microsoft.AspNetCore.Http.Results.Json(new { ok = true, has_more = false, messages = Enumerable.Range(1, 10).Select(i => new { ts = $"1700000{i:D3}.000100", user = "U0001", text = $"message {i}" }).ToArray(), response_metadata = new { next_cursor = "" } }),
+                _ => Microsoft.AspNetCore.Http.Results.Json(new { ok = true, messages = Array.Empty<object>(), response_metadata = new { next_cursor = "" } }),
+            };
+        });
+        await fake.StartAsync();
+        opened.Restart();
+
+        // The connect step (auth.test) is rate-limited too: give it more than the 30 s (a documented setting).
+        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?> { ["SYNC_CONNECT_TIMEOUT_SECONDS"] = "90" });
+        using var client = await Api.ClientForAsync(app.BaseUri, "ratelimited");
+        using (var put = await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(client, "/api/v1/connections/slack", new { settings = new { base_url = $"http://127.0.0.1:{port}/api/" }, secrets = new { bot_token = "xoxb-bench-fake-token" } }))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        var sw = Stopwatch.StartNew();
+        var id = await Api.TriggerOkAsync(client);
+        var end = await Api.WaitForAsync(client, id, Api.Ended, TimeSpan.FromSeconds(120), pollMs: 500);
+        var processed = end.GetProperty("files_processed").GetInt32();
+        var failedItems = end.GetProperty("files_failed").GetInt32();
+        // One item per channel (its 10 messages are one document). Honouring Retry-After 5 means about 30 / 5 + 1 tries.
+        var pass = Api.Status(end) == "completed" && processed == 1 && failedItems == 0 && limited <= 8;
+        report.Add("faults", "SaaS API answers 429 (Retry-After 5) for 30 s", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
+            $"{Api.Status(end)} after {sw.Elapsed.TotalSeconds:F0} s, {processed} item (1 channel of 10 messages), {failedItems} failed; {limited} requests got 429 in the 30 s (Retry-After honoured: no hammering), {served} served after");
+        await fake.StopAsync();
+        return pass;
     }
 }
