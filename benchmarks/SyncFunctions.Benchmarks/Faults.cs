@@ -183,6 +183,19 @@ internal static class Faults
     public static async Task<bool> StorageOutageAsync(Report report)
     {
         var location = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
+        try
+        {
+            return await StorageOutageAsync(report, location);
+        }
+        finally
+        {
+            // Azurite has stopped by now (the scenario's await using); its data directory goes with it, pass or fail.
+            Directory.Delete(location, recursive: true);
+        }
+    }
+
+    private static async Task<bool> StorageOutageAsync(Report report, string location)
+    {
         await using var azurite = await Azurite.StartAsync(location);
         using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?> { ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "2", ["SYNC_CLEANUP_INTERVAL_SECONDS"] = "5" });
         using var client = await Api.ClientForAsync(app.BaseUri, "outage");
@@ -218,7 +231,6 @@ internal static class Faults
         report.Add("faults", "Azurite stopped 10 s mid-sync: recovers without a restart", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
             $"the sync in flight ended {Api.Status(first)}{(first.TryGetProperty("failure_reason", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.String ? $" ({r.GetString()})" : "")} {firstEnd.TotalSeconds:F0} s after Azurite came back; a new sync then {Api.Status(second)}");
         await azurite.StopAsync();
-        Directory.Delete(location, recursive: true);
         return pass;
     }
 
