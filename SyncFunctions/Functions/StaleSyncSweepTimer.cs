@@ -41,6 +41,11 @@ public sealed partial class StaleSyncSweepTimer(
             {
                 LogSweepFailed(logger, e, e.Status);
             }
+            catch (AggregateException e) when (Storage.StorageFailures.AllTriesFailed(e))
+            {
+                // Storage unreachable: the next tick sweeps again; escaping here would stop the host.
+                LogSweepFailed(logger, e, 0);
+            }
         }
         while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
     }

@@ -52,6 +52,12 @@ public sealed partial class SyncRunQueueListener(
                     LogReceiveFailed(logger, e.Status, e.ErrorCode);
                     messages = [];
                 }
+                catch (AggregateException e) when (StorageFailures.AllTriesFailed(e))
+                {
+                    // Storage unreachable (every retry failed to connect): wait as when idle, then try again.
+                    LogQueueUnreachable(logger, e.InnerExceptions[^1].Message);
+                    messages = [];
+                }
 
                 if (messages.Length == 0)
                 {
@@ -123,6 +129,12 @@ public sealed partial class SyncRunQueueListener(
             // The message was already settled elsewhere (its visibility lapsed and another worker took it).
             LogSettleLost(logger, message.MessageId);
         }
+        catch (AggregateException e) when (StorageFailures.AllTriesFailed(e))
+        {
+            // Storage unreachable: the message reappears by itself when its visibility lapses, and the operation row
+            // decides what that delivery does. Letting this fault the run's task would fail the listener at shutdown.
+            LogSettleFailed(logger, message.MessageId, e.InnerExceptions[^1].Message);
+        }
     }
 
     /// <summary>Settles with no cancellation token: even while stopping, a message must be deleted or handed back.</summary>
@@ -165,6 +177,12 @@ public sealed partial class SyncRunQueueListener(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from the run queue failed ({Status} {ErrorCode})")]
     private static partial void LogReceiveFailed(ILogger logger, int status, string? errorCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run message {MessageId} could not be settled ({Reason}); it reappears when its visibility lapses")]
+    private static partial void LogSettleFailed(ILogger logger, string messageId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The run queue is unreachable ({Reason}); trying again")]
+    private static partial void LogQueueUnreachable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run of message {MessageId} threw on delivery {DequeueCount}; it will be retried")]
     private static partial void LogRunThrew(ILogger logger, Exception exception, string messageId, long dequeueCount);

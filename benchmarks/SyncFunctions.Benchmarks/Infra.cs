@@ -1,0 +1,415 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace SyncFunctions.Benchmarks;
+
+internal static class Repo
+{
+    public static string Root { get; } = Find();
+
+    private static string Find()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SyncFunctions.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Run from inside the repository (SyncFunctions.slnx not found above the binary).");
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitForPortAsync(int port, TimeSpan timeout, Func<bool>? exited = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            if (exited?.Invoke() == true)
+            {
+                throw new InvalidOperationException($"the process exited before listening on {port}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (sw.Elapsed < timeout)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
+
+/// <summary>Azurite from node_modules on free loopback ports; with a location it can be stopped and started again with its data.</summary>
+internal sealed class Azurite : IAsyncDisposable
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private readonly int _blob = Repo.FreePort(), _queue = Repo.FreePort(), _table = Repo.FreePort();
+    private readonly string? _location;
+    private Process? _process;
+
+    private Azurite(string? location) => _location = location;
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{_blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{_queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{_table}/devstoreaccount1;";
+
+    public static async Task<Azurite> StartAsync(string? location = null)
+    {
+        var azurite = new Azurite(location);
+        await azurite.StartAgainAsync();
+        return azurite;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        var executable = Path.Combine(Repo.Root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+        {
+            throw new InvalidOperationException($"Azurite is not installed at {executable}: run npm ci (./scripts/bench.sh does).");
+        }
+
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var args = new List<string> { "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry" };
+        args.AddRange(_location is null ? ["--inMemoryPersistence"] : ["--location", _location]);
+        args.AddRange(["--blobHost", "127.0.0.1", "--blobPort", I(_blob), "--queueHost", "127.0.0.1", "--queuePort", I(_queue), "--tableHost", "127.0.0.1", "--tablePort", I(_table)]);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var p = _process;
+        foreach (var port in new[] { _blob, _queue, _table })
+        {
+            await Repo.WaitForPortAsync(port, TimeSpan.FromSeconds(60), () => p.HasExited);
+        }
+    }
+
+    /// <summary>A clean stop (SIGINT), so Azurite writes its data to the location; killed if it does not stop within 15 s.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>The real app in this process on Kestrel (loopback, a free port), so its StorageRequestCounter and services can be read.</summary>
+internal sealed class InProcessApp : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public InProcessApp(string connectionString, string prefix, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["AzureWebJobsStorage"] = connectionString,
+            ["SYNC_STORAGE_PREFIX"] = prefix,
+            ["AUTH_DEV_SIGNING_KEY"] = "bench-signing-key-0123456789-abcdefghijklmnop",
+            ["SYNC_DEMO_TENANT"] = "",
+            ["SYNC_TELEMETRY_CONSOLE"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:SyncFunctions.Orchestration"] = "Information",
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[k] = v;
+        }
+
+        UseKestrel(0);
+        StartServer();
+        using var client = CreateClient();
+        BaseUri = client.BaseAddress!;
+    }
+
+    /// <summary>Where Kestrel listens (loopback, a free port).</summary>
+    public Uri BaseUri { get; }
+
+    public Completions Ends { get; } = new();
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public static string NewPrefix() => "b" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.ConfigureAppConfiguration((_, c) => c.AddInMemoryCollection(_settings));
+        builder.ConfigureLogging(l =>
+        {
+            l.ClearProviders();
+            l.AddProvider(Ends);
+        });
+    }
+}
+
+/// <summary>The end of each sync, from the engine's own log lines ("Sync {id} completed successfully", "... failed ..."), so waiting costs no polling.</summary>
+internal sealed partial class Completions : ILoggerProvider, ILogger
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _ends = new(StringComparer.Ordinal);
+
+    public Task<string> EndOf(string syncId) => _ends.GetOrAdd(syncId, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void Dispose()
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var line = formatter(state, exception);
+        if (logLevel >= LogLevel.Error)
+        {
+            // The app's errors are part of what a fault scenario shows.
+            Console.WriteLine($"  app {logLevel}: {line}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message.Split('\n')[0]})")}");
+        }
+
+        var m = EndLine().Match(line);
+        if (m.Success)
+        {
+            _ends.GetOrAdd(m.Groups[1].Value, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(m.Groups[2].Value);
+        }
+    }
+
+    [GeneratedRegex(@"^Sync ([0-9A-Z]{26}) (completed successfully|timed out|failed.*)$")]
+    private static partial Regex EndLine();
+}
+
+/// <summary>The app as a real process (dotnet SyncFunctions.dll from its build output), for kill -9.</summary>
+internal sealed class ChildApp : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ChildApp(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public int Port { get; }
+
+    public HttpClient Http { get; }
+
+    public int Pid => _process.Id;
+
+    public bool Exited => _process.HasExited;
+
+    public static string AppDll
+    {
+        get
+        {
+            var dll = Path.Combine(Repo.Root, "SyncFunctions", "bin", "Release", "net10.0", "SyncFunctions.dll");
+            return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release first (./scripts/bench.sh does).");
+        }
+    }
+
+    public static async Task<ChildApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string> env, int? port = null)
+    {
+        var p = port ?? Repo.FreePort();
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(AppDll)! };
+        start.ArgumentList.Add(AppDll);
+        start.Environment["AzureWebJobsStorage"] = connectionString;
+        start.Environment["SYNC_STORAGE_PREFIX"] = prefix;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["AUTH_DEV_SIGNING_KEY"] = "bench-signing-key-0123456789-abcdefghijklmnop";
+        start.Environment["SYNC_TELEMETRY_CONSOLE"] = "false";
+        start.Environment["SYNC_DEMO_TENANT"] = "";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (!env.ContainsKey("FUNCTIONS_CUSTOMHANDLER_PORT"))
+        {
+            // appsettings.json sets Urls, which wins over ASPNETCORE_URLS; a plain environment variable wins over it.
+            start.Environment["Urls"] = $"http://127.0.0.1:{p}";
+        }
+
+        foreach (var (k, v) in env)
+        {
+            start.Environment[k] = v;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await Repo.WaitForPortAsync(p, TimeSpan.FromSeconds(60), () => process.HasExited);
+        return new ChildApp(process, p);
+    }
+
+    /// <summary>kill -9: no shutdown, no finally blocks, no lease release.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Http.Dispose();
+        _process.Dispose();
+    }
+}
+
+internal static class Api
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<HttpClient> ClientForAsync(Uri baseAddress, string tenant, HttpMessageHandler? handler = null, TimeSpan? timeout = null)
+    {
+        var client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        client.BaseAddress = baseAddress;
+        client.Timeout = timeout ?? TimeSpan.FromSeconds(60);
+        var r = await client.PostAsJsonAsync("/api/dev/token", new { tenant_id = tenant, email = $"bench@{tenant}.example" });
+        r.EnsureSuccessStatusCode();
+        var token = (await r.Content.ReadFromJsonAsync<JsonElement>(Json)).GetProperty("access_token").GetString();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public static async Task PutDemoAsync(HttpClient client, object settings)
+    {
+        var r = await client.PutAsJsonAsync("/api/v1/connections/demo", new { settings });
+        if (!r.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"PUT demo: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>POST /api/v1/sync: the status code and the sync id (when 202).</summary>
+    public static async Task<(HttpStatusCode Status, string? SyncId)> TriggerAsync(HttpClient client)
+    {
+        using var r = await client.PostAsync("/api/v1/sync", null);
+        var body = await r.Content.ReadAsStringAsync();
+        return r.StatusCode == HttpStatusCode.Accepted
+            ? (r.StatusCode, JsonDocument.Parse(body).RootElement.GetProperty("sync_id").GetString())
+            : (r.StatusCode, null);
+    }
+
+    public static async Task<string> TriggerOkAsync(HttpClient client)
+    {
+        for (var i = 0; ; i++)
+        {
+            var (status, id) = await TriggerAsync(client);
+            if (id is not null)
+            {
+                return id;
+            }
+
+            // 409: the previous sync's lock is released just after its end is logged.
+            if (status != HttpStatusCode.Conflict || i > 200)
+            {
+                throw new InvalidOperationException($"trigger answered {(int)status}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task<JsonElement> GetSyncAsync(HttpClient client, string syncId)
+    {
+        using var r = await client.GetAsync($"/api/v1/sync/{syncId}");
+        r.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    public static string Status(JsonElement sync) => sync.GetProperty("status").GetString()!;
+
+    public static bool Ended(JsonElement sync) => Status(sync) is "completed" or "failed" or "cancelled";
+
+    public static async Task<JsonElement> WaitForAsync(HttpClient client, string syncId, Func<JsonElement, bool> done, TimeSpan timeout, int pollMs = 250)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var s = await GetSyncAsync(client, syncId);
+                if (done(s) || sw.Elapsed > timeout)
+                {
+                    return s;
+                }
+            }
+            catch (HttpRequestException) when (sw.Elapsed < timeout)
+            {
+                // The instance asked may be the one just killed or restarting; ask again.
+            }
+
+            await Task.Delay(pollMs);
+        }
+    }
+}
+
+internal static class Stats
+{
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+}

@@ -1,0 +1,365 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using SyncFunctions.Locking;
+using SyncFunctions.Progress;
+using SyncFunctions.Storage;
+using SyncFunctions.Sweep;
+using SyncFunctions.Telemetry;
+
+namespace SyncFunctions.Benchmarks;
+
+/// <summary>The service's own figures: storage cost, latency, throughput against the Azurite ceiling, sweep, memory.</summary>
+internal static class Measures
+{
+    // Slow syncs for background load: 5,000 items of 50 ms at 4 at once stay running about a minute.
+    private const int LoadItems = 5000;
+
+    private static readonly Dictionary<string, string?> Busy = new()
+    {
+        // Enough runs per instance that 100 or 1,000 tenants are not simply queued behind the default 4.
+        ["SYNC_WORKER_CONCURRENCY"] = "128",
+    };
+
+    public static async Task StorageCostAsync(Azurite azurite, Report report, int[] sizes)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        using var app = new InProcessApp(azurite.ConnectionString, prefix);
+        var counter = app.Get<StorageRequestCounter>();
+        // The harness watches the lock with its own client, so its reads are not counted as the sync's.
+        var locks = new TableClient(azurite.ConnectionString, prefix + "SyncLocks");
+        var storage = app.Get<SyncStorage>();
+        foreach (var items in sizes)
+        {
+            var tenant = $"cost-{items}";
+            using var client = await Api.ClientForAsync(app.BaseUri, tenant);
+            await Api.PutDemoAsync(client, new { items });
+            // Let the idle queue listener settle into its slowest poll before counting (as StorageCostTests does).
+            await Task.Delay(3000);
+            var before = counter.Snapshot();
+            var sw = Stopwatch.StartNew();
+            var syncId = await Api.TriggerOkAsync(client);
+            var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(3));
+            var seconds = sw.Elapsed.TotalSeconds;
+            while ((await locks.GetEntityIfExistsAsync<TableEntity>(tenant, TenantLock.RowKey)).HasValue && sw.Elapsed < TimeSpan.FromMinutes(4))
+            {
+                await Task.Delay(20);
+            }
+
+            var after = counter.Snapshot();
+            var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)).Where(kv => kv.Value > 0).ToDictionary();
+            var total = delta.Values.Sum();
+            var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(syncId))).Value;
+            var events = JsonDocument.Parse(op.Events).RootElement.GetArrayLength();
+            var breakdown = string.Join(", ", delta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+            report.Add("storage", $"requests per sync, {items:N0} items", total, "requests", items == 100 ? "<= 40" : items > 100 ? $"<= {40 + ((items - 100) / 100)}" : "",
+                $"{end}; {seconds:F1} s; {breakdown} (trigger to lock release; includes the idle queue listener's polls)");
+            report.Add("storage", $"requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{events} durable events on the row");
+        }
+    }
+
+    public sealed record LatencyFigures(double RunningP50, double RunningP99, double EventP99);
+
+    public static async Task<LatencyFigures> LatencyAsync(Azurite azurite, Report report, int samples, int loadTenants)
+    {
+        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
+        var baseUri = app.BaseUri;
+        var idle = await SampleLatencyAsync(app, baseUri, "idle", samples);
+        report.Add("latency", "trigger -> running, idle", Math.Round(Stats.Percentile(idle.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Running, 95):F0}, p99 {Stats.Percentile(idle.Running, 99):F0}, n={idle.Running.Count}");
+        report.Add("latency", "trigger -> running p99, idle", Math.Round(Stats.Percentile(idle.Running, 99)), "ms", "< 250", "");
+        report.Add("latency", "trigger -> first SSE event, idle", Math.Round(Stats.Percentile(idle.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Event, 95):F0}, p99 {Stats.Percentile(idle.Event, 99):F0}, n={idle.Event.Count}");
+        report.Add("latency", "trigger -> first SSE event p99, idle", Math.Round(Stats.Percentile(idle.Event, 99)), "ms", "< 250", "");
+
+        // Background load: loadTenants syncs running (slow demo items, so they stay running while we sample).
+        var load = new List<(HttpClient Client, string SyncId)>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, loadTenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var client = await Api.ClientForAsync(baseUri, $"load-{i}");
+            await Api.PutDemoAsync(client, new { items = LoadItems, item_delay_ms = 50 });
+            var id = await Api.TriggerOkAsync(client);
+            lock (load)
+            {
+                load.Add((client, id));
+            }
+        });
+        await Task.Delay(2000);
+        var busy = await SampleLatencyAsync(app, baseUri, "busy", samples);
+        report.Add("latency", $"trigger -> running, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Running, 95):F0}, p99 {Stats.Percentile(busy.Running, 99):F0}, n={busy.Running.Count}");
+        report.Add("latency", $"trigger -> running p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Running, 99)), "ms", "< 250", "");
+        report.Add("latency", $"trigger -> first SSE event, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Event, 95):F0}, p99 {Stats.Percentile(busy.Event, 99):F0}");
+        report.Add("latency", $"trigger -> first SSE event p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Event, 99)), "ms", "< 250", "");
+        await Parallel.ForEachAsync(load, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (l, ct) =>
+        {
+            using var r = await l.Client.PostAsync($"/api/v1/sync/{l.SyncId}/cancel", null, ct);
+            l.Client.Dispose();
+        });
+        return new LatencyFigures(Stats.Percentile(idle.Running, 50), Stats.Percentile(idle.Running, 99), Stats.Percentile(idle.Event, 99));
+    }
+
+    private static async Task<(List<double> Running, List<double> Event)> SampleLatencyAsync(InProcessApp app, Uri baseUri, string kind, int samples)
+    {
+        var running = new List<double>();
+        var firstEvent = new List<double>();
+        using var client = await Api.ClientForAsync(baseUri, $"lat-{kind}");
+        await Api.PutDemoAsync(client, new { items = 20 });
+        // Streams are bounded by their own 30 s token below.
+        using var sse = await Api.ClientForAsync(baseUri, $"lat-{kind}", timeout: Timeout.InfiniteTimeSpan);
+        var deadline = Stopwatch.StartNew();
+        for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(90); i++)
+        {
+            var sw = Stopwatch.StartNew();
+            var syncId = await Api.TriggerOkAsync(client);
+            var poll = Task.Run(async () =>
+            {
+                while (sw.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    if (Api.Status(await Api.GetSyncAsync(client, syncId)) != "queued")
+                    {
+                        return sw.Elapsed.TotalMilliseconds;
+                    }
+
+                    await Task.Delay(5);
+                }
+
+                return double.NaN;
+            });
+            var stream = Task.Run(async () =>
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                using var response = await sse.GetAsync($"/api/sync-progress/{syncId}/stream", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+                while (await reader.ReadLineAsync(cts.Token) is { } line)
+                {
+                    if (line.StartsWith("event:", StringComparison.Ordinal))
+                    {
+                        return sw.Elapsed.TotalMilliseconds;
+                    }
+                }
+
+                return double.NaN;
+            });
+            running.Add(await poll);
+            firstEvent.Add(await stream);
+            await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        running.RemoveAll(double.IsNaN);
+        firstEvent.RemoveAll(double.IsNaN);
+        return (running, firstEvent);
+    }
+
+    /// <summary>Conditional (If-Match) UpdateEntity calls per second from <paramref name="concurrency"/> tasks, each on its own row.</summary>
+    public static async Task<double> CeilingAsync(Azurite azurite, int concurrency, TimeSpan window)
+    {
+        var table = new TableClient(azurite.ConnectionString, "ceiling" + InProcessApp.NewPrefix());
+        await table.CreateIfNotExistsAsync();
+        long count = 0;
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async i =>
+        {
+            var entity = new TableEntity("p", i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture)) { ["N"] = 0 };
+            var etag = (await table.AddEntityAsync(entity)).Headers.ETag!.Value;
+            while (sw.Elapsed < window)
+            {
+                entity["N"] = (int)entity["N"] + 1;
+                etag = (await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Merge)).Headers.ETag!.Value;
+                Interlocked.Increment(ref count);
+            }
+        }));
+        var rate = count / sw.Elapsed.TotalSeconds;
+        await table.DeleteAsync();
+        return rate;
+    }
+
+    public static async Task<Dictionary<int, double>> ThroughputAsync(Azurite azurite, Report report, int[] tenantCounts, int items, TimeSpan window)
+    {
+        var result = new Dictionary<int, double>();
+        foreach (var tenants in tenantCounts)
+        {
+            using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
+            var baseUri = app.BaseUri;
+            var clients = new ConcurrentBag<HttpClient>();
+            await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            {
+                var c = await Api.ClientForAsync(baseUri, $"tp-{i}");
+                await Api.PutDemoAsync(c, new { items });
+                clients.Add(c);
+            });
+            var counter = app.Get<StorageRequestCounter>();
+            long completed = 0;
+            var before = counter.Total;
+            var sw = Stopwatch.StartNew();
+            double elapsedAtStop = 0;
+            long requestsAtStop = 0;
+            using var stop = new CancellationTokenSource(window);
+            stop.Token.Register(() =>
+            {
+                elapsedAtStop = sw.Elapsed.TotalSeconds;
+                requestsAtStop = counter.Total;
+            });
+            await Task.WhenAll(clients.Select(async c =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var id = await Api.TriggerOkAsync(c);
+                    var end = await app.Ends.EndOf(id).WaitAsync(TimeSpan.FromMinutes(2));
+                    if (!stop.IsCancellationRequested && end == "completed successfully")
+                    {
+                        Interlocked.Increment(ref completed);
+                    }
+                }
+            }));
+            var perSecond = completed / elapsedAtStop;
+            var requestsPerSync = completed == 0 ? double.NaN : (double)(requestsAtStop - before) / completed;
+            var ceiling = await CeilingAsync(azurite, Math.Min(tenants, 100), TimeSpan.FromSeconds(4));
+            result[tenants] = perSecond;
+            var ratio = perSecond * requestsPerSync / ceiling;
+            report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "", $"{completed} in {elapsedAtStop:F1} s; {requestsPerSync:F1} storage requests per sync (all requests, incl. polls)");
+            report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run");
+            report.Add("throughput", $"storage rate used by syncs / ceiling, {tenants} tenants", Math.Round(ratio * 100, 1), "%", tenants == 100 ? ">= 50" : "", "syncs/s x requests per sync / ceiling");
+            foreach (var c in clients)
+            {
+                c.Dispose();
+            }
+        }
+
+        return result;
+    }
+
+    public static async Task SweepAsync(Azurite azurite, Report report, int active, int[] histories, TimeSpan seedBudget)
+    {
+        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        var storage = app.Get<SyncStorage>();
+        var sweeper = app.Get<StaleSyncSweeper>();
+        var now = DateTimeOffset.UtcNow;
+        // 1,000 active syncs, alive (fresh heartbeat): lock row + running operation row.
+        await Parallel.ForEachAsync(Enumerable.Range(0, active), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
+        {
+            var tenant = $"active-{i}";
+            var id = SyncId.New(now);
+            await storage.Locks.AddEntityAsync(new LockEntity { PartitionKey = tenant, HolderId = id, AcquiredAt = now, HeartbeatAt = now, ExpiresAt = now.AddHours(2) }, ct);
+            await storage.Operations.AddEntityAsync(Op(tenant, id, SyncStatus.Running, now), ct);
+        });
+        var seeded = 0;
+        var seedTime = Stopwatch.StartNew();
+        foreach (var target in histories)
+        {
+            // Historical (ended) operations over 100 tenants, 100 per batch transaction.
+            var batches = new List<(string Tenant, int Count)>();
+            for (var n = seeded; n < target; n += 100)
+            {
+                batches.Add(($"hist-{n / 100 % 100}", Math.Min(100, target - n)));
+            }
+
+            var stopped = false;
+            await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (b, ct) =>
+            {
+                if (seedTime.Elapsed > seedBudget)
+                {
+                    stopped = true;
+                    return;
+                }
+
+                var start = now.AddDays(-30).AddSeconds(Random.Shared.Next(2_000_000));
+                var actions = Enumerable.Range(0, b.Count).Select(_ => new TableTransactionAction(TableTransactionActionType.Add, Op(b.Tenant, SyncId.New(start.AddMilliseconds(Random.Shared.Next(1_000_000))), SyncStatus.Completed, start))).ToList();
+                await storage.Operations.SubmitTransactionAsync(actions, ct);
+                Interlocked.Add(ref seeded, b.Count);
+            });
+            var times = new List<double>();
+            for (var i = 0; i < 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                var result = await sweeper.SweepAsync(null, CancellationToken.None);
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                if (result.Cleaned != 0)
+                {
+                    throw new InvalidOperationException($"the sweep cleaned {result.Cleaned} live syncs");
+                }
+            }
+
+            report.Add("sweep", $"sweep, {active:N0} active + {seeded:N0} historical", Math.Round(Stats.Percentile(times, 50), 1), "ms (median of 3)", "flat",
+                stopped || seeded < target ? $"asked for {target:N0}: seeding stopped at {seeded:N0} after {seedTime.Elapsed.TotalSeconds:F0} s (budget)" : $"seeded in {seedTime.Elapsed.TotalSeconds:F0} s so far");
+            if (stopped)
+            {
+                break;
+            }
+        }
+    }
+
+    private static SyncOperationEntity Op(string tenant, string id, string status, DateTimeOffset at) => new()
+    {
+        PartitionKey = tenant,
+        RowKey = SyncId.RowKey(id),
+        SyncId = id,
+        TenantId = tenant,
+        Status = status,
+        Connectors = "demo",
+        CreatedAt = at,
+        StartedAt = at,
+        HeartbeatAt = at,
+        CompletedAt = status == SyncStatus.Completed ? at.AddSeconds(20) : null,
+        DeadlineAt = at.AddHours(2),
+        ExpectedDurationSeconds = 300,
+        ProgressStage = status == SyncStatus.Completed ? SyncStage.Finalizing : SyncStage.ProcessingFiles,
+        ProgressPercentage = status == SyncStatus.Completed ? 100 : 40,
+        TotalFilesToProcess = 100,
+        FilesProcessed = status == SyncStatus.Completed ? 100 : 40,
+    };
+
+    public static async Task MemoryAsync(Azurite azurite, Report report, int syncs)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        await using var child = await ChildApp.StartAsync(azurite.ConnectionString, prefix, new Dictionary<string, string> { ["SYNC_WORKER_CONCURRENCY"] = "128" });
+        var baseUri = child.Http.BaseAddress!;
+        var clients = new ConcurrentBag<HttpClient>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, syncs), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var c = await Api.ClientForAsync(baseUri, $"mem-{i}");
+            await Api.PutDemoAsync(c, new { items = LoadItems, item_delay_ms = 50 });
+            clients.Add(c);
+        });
+        // Warm up: one complete sync, so JIT and pools are not counted as per-sync memory.
+        using (var warm = await Api.ClientForAsync(baseUri, "mem-warm"))
+        {
+            await Api.PutDemoAsync(warm, new { items = 200 });
+            var id = await Api.TriggerOkAsync(warm);
+            await Api.WaitForAsync(warm, id, Api.Ended, TimeSpan.FromSeconds(60));
+        }
+
+        await Task.Delay(2000);
+        var before = WorkingSet(child.Pid);
+        var ids = new ConcurrentDictionary<HttpClient, string>();
+        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) => ids[c] = await Api.TriggerOkAsync(c));
+        var sw = Stopwatch.StartNew();
+        int running;
+        do
+        {
+            await Task.Delay(1000);
+            running = 0;
+            foreach (var (c, id) in ids)
+            {
+                running += Api.Status(await Api.GetSyncAsync(c, id)) == "running" ? 1 : 0;
+            }
+        }
+        while (running < syncs && sw.Elapsed < TimeSpan.FromSeconds(60));
+        await Task.Delay(3000);
+        var after = WorkingSet(child.Pid);
+        report.Add("memory", $"working-set growth per running sync ({running} running)", Math.Round((after - before) / 1024.0 / Math.Max(1, running), 1), "KiB/sync", "",
+            $"child process: {before / 1048576.0:F0} MiB idle -> {after / 1048576.0:F0} MiB; demo items {LoadItems:N0} per sync, 50 ms each (its work list is held in memory)");
+        foreach (var (c, id) in ids)
+        {
+            using var r = await c.PostAsync($"/api/v1/sync/{id}/cancel", null);
+            c.Dispose();
+        }
+    }
+
+    private static long WorkingSet(int pid)
+    {
+        using var p = Process.GetProcessById(pid);
+        p.Refresh();
+        return p.WorkingSet64;
+    }
+}

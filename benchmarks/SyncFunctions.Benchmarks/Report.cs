@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace SyncFunctions.Benchmarks;
+
+internal sealed record Row(string Section, string Metric, double Value, string Unit, string Goal, string Note);
+
+/// <summary>Every figure of the run: a table on the console and JSON under artifacts/.</summary>
+internal sealed class Report
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private readonly List<Row> _rows = [];
+
+    public IReadOnlyList<Row> Rows => _rows;
+
+    public void Add(string section, string metric, double value, string unit, string goal, string note)
+    {
+        var row = new Row(section, metric, value, unit, goal, note);
+        lock (_rows)
+        {
+            _rows.Add(row);
+        }
+
+        Console.WriteLine($"  [{section}] {metric}: {Format(value)} {unit}{(goal.Length > 0 ? $" (goal {goal})" : "")}{(note.Length > 0 ? $" - {note}" : "")}");
+    }
+
+    public static string Format(double v) => double.IsNaN(v) ? "n/a" : v.ToString(Math.Abs(v) >= 100 || v == Math.Floor(v) ? "N0" : "0.##", CultureInfo.InvariantCulture);
+
+    public string Table()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| section | metric | value | unit | goal | note |");
+        sb.AppendLine("| --- | --- | ---: | --- | --- | --- |");
+        foreach (var r in _rows)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Section} | {r.Metric} | {Format(r.Value)} | {r.Unit} | {r.Goal} | {r.Note.Replace("|", "/", StringComparison.Ordinal)} |");
+        }
+
+        return sb.ToString();
+    }
+
+    public async Task<string> WriteAsync(string command, IReadOnlyDictionary<string, string> machine)
+    {
+        var dir = Path.Combine(Repo.Root, "artifacts", "bench");
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{command}.json");
+        var json = JsonSerializer.Serialize(new { command, machine, at = DateTimeOffset.UtcNow, rows = _rows }, JsonOptions);
+        await File.WriteAllTextAsync(path, json);
+        await File.WriteAllTextAsync(Path.Combine(dir, $"latest-{command}.md"), Table());
+        return path;
+    }
+}
