@@ -85,13 +85,7 @@ public sealed class AzuriteServer : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        };
+        ChildProcesses.Track(process);
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         foreach (var port in new[] { blob, queue, table })

@@ -82,13 +82,9 @@ public sealed class MailDevServer
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        ChildProcesses.Track(process);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
             try
             {
                 Directory.Delete(directory, recursive: true);
