@@ -62,7 +62,7 @@ public sealed class AzuriteServer : IDisposable
             throw new InvalidOperationException($"Azurite is not installed at {executable}: run ./scripts/test.sh (it runs npm ci), or npm ci in the repo root.");
         }
 
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var (blob, queue, table) = (ChildProcesses.FreePort(), ChildProcesses.FreePort(), ChildProcesses.FreePort());
         var start = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
@@ -90,7 +90,7 @@ public sealed class AzuriteServer : IDisposable
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         foreach (var port in new[] { blob, queue, table })
         {
-            await WaitForPortAsync(port, process, deadline.Token).ConfigureAwait(false);
+            await ChildProcesses.WaitForPortAsync("Azurite", port, process, deadline.Token).ConfigureAwait(false);
         }
 
         return new AzuriteServer(
@@ -99,34 +99,5 @@ public sealed class AzuriteServer : IDisposable
             process,
             scheme,
             (blob, queue, table));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitForPortAsync(int port, Process process, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"Azurite exited with code {process.ExitCode} before listening on {port}.");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-            }
-        }
     }
 }

@@ -59,7 +59,7 @@ public sealed class MailDevServer
             throw new InvalidOperationException($"MailDev is not installed at {executable}: run ./scripts/test.sh (it runs npm ci), or npm ci in the repo root.");
         }
 
-        var (smtp, web) = (FreePort(), FreePort());
+        var (smtp, web) = (ChildProcesses.FreePort(), ChildProcesses.FreePort());
         var directory = Directory.CreateTempSubdirectory("syncfunctions-maildev-").FullName;
         var start = new ProcessStartInfo(executable)
         {
@@ -98,38 +98,9 @@ public sealed class MailDevServer
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         foreach (var port in new[] { smtp, web })
         {
-            await WaitForPortAsync(port, process, deadline.Token);
+            await ChildProcesses.WaitForPortAsync("MailDev", port, process, deadline.Token);
         }
 
         return new MailDevServer(smtp, web);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitForPortAsync(int port, Process process, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"MailDev exited with code {process.ExitCode} before listening on {port}.");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100, cancellationToken);
-            }
-        }
     }
 }
