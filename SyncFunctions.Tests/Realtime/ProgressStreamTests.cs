@@ -98,6 +98,35 @@ public sealed class ProgressStreamTests
     }
 
     [Fact]
+    public async Task Stream_OfASyncRunningOnThisInstance_SendsItsWritesWithoutWaitingForThePoll()
+    {
+        // The clock only moves as the test says, and never as far as one poll: every event after the first read
+        // can only reach the stream through the run's own wake-ups.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_STREAM_POLL_MILLISECONDS"] = "60000" }, clock);
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 4, item_delay_ms = 1000 });
+        var syncId = await client.TriggerAsync();
+        await Eventually.MatchAsync(async () => (await client.GetSyncAsync(syncId)).GetProperty("status").GetString(), s => s == "running", "the sync running");
+
+        using var stream = await OpenAsync(client, syncId);
+        var reading = stream.ReadToEndAsync(Bound);
+        var advanced = TimeSpan.Zero;
+        while (!reading.IsCompleted && advanced < TimeSpan.FromSeconds(20))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            advanced += TimeSpan.FromSeconds(1);
+            await Task.WhenAny(reading, Task.Delay(TimeSpan.FromMilliseconds(200)));
+        }
+
+        var events = await reading;
+        Assert.Equal("complete", events[^1].Type);
+        Assert.Contains(events, e => e.Type == "progress" && e.Data.GetProperty("stage").GetString() == "finalizing");
+        Assert.True(advanced < TimeSpan.FromSeconds(60), $"the clock moved {advanced}");
+    }
+
+    [Fact]
     public async Task Stream_OfAnotherTenantsSync_Returns404AndNoEvents()
     {
         using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });

@@ -10,8 +10,10 @@ namespace SyncFunctions.Realtime;
 /// <c>GET /api/sync-progress/{sync_id}/stream</c>: Server-Sent Events for EventSource clients. It reads
 /// the stored operation, not in-process events, so it works whichever instance runs the sync: durable
 /// events (started, stage changes, milestones, the end) are replayed from the row by id, passing
-/// progress is sent when the counters move (at most once per poll), a comment keeps idle connections
-/// open, and the stream ends after <c>complete</c> or <c>error</c>. Last-Event-ID resumes it.
+/// progress is sent when the counters move (at most once per read), a comment keeps idle connections
+/// open, and the stream ends after <c>complete</c> or <c>error</c>. Last-Event-ID resumes it. It reads
+/// the row each poll interval, and at once when the sync runs on this instance and has just written it
+/// (<see cref="LocalProgressSignal"/>).
 /// </summary>
 public static partial class ProgressStreamEndpoints
 {
@@ -32,6 +34,7 @@ public static partial class ProgressStreamEndpoints
         Caller caller,
         HttpContext context,
         SyncOperationStore operations,
+        LocalProgressSignal signal,
         TimeProvider time,
         IOptions<StreamOptions> options,
         ILoggerFactory loggers,
@@ -49,6 +52,8 @@ public static partial class ProgressStreamEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Last-Event-ID"] = ["Not an event id of this stream."] });
         }
 
+        // Watching before the first read: a write between the read and the first wait still wakes the stream.
+        using var watch = signal.Watch(caller.TenantId, syncId);
         var operation = await operations.GetAsync(caller.TenantId, syncId, cancellationToken).ConfigureAwait(false);
         if (operation is null)
         {
@@ -93,10 +98,11 @@ public static partial class ProgressStreamEndpoints
                 // when a worker claims it, tens of milliseconds later. Waiting a whole interval for it made the first
                 // event arrive ~1 s after the trigger (bench: p50 1,015 ms), so until the stream has sent an event it
                 // looks again after FirstEventPollInterval, for FirstEventWindow at most (a handful of extra reads).
+                // A run on this instance wakes the stream sooner, after each of its writes.
                 var delay = seen == StreamEventId.None && time.GetUtcNow() - opened < StreamOptions.FirstEventWindow && poll > StreamOptions.FirstEventPollInterval
                     ? StreamOptions.FirstEventPollInterval
                     : poll;
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await watch.WaitAsync(delay, time, cancellationToken).ConfigureAwait(false);
                 operation = await operations.GetAsync(caller.TenantId, syncId, cancellationToken).ConfigureAwait(false);
                 if (operation is null)
                 {

@@ -27,9 +27,12 @@ public static class RealtimeExtensions
         services.AddHttpClient<SignalRServiceClient>(c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<HubProgressPublisher>();
         services.AddSingleton<SignalRServicePublisher>();
-        services.AddSingleton<IProgressPublisher>(sp => sp.GetRequiredService<IOptions<SignalRServiceOptions>>().Value.Enabled
-            ? sp.GetRequiredService<SignalRServicePublisher>()
-            : sp.GetRequiredService<HubProgressPublisher>());
+        services.AddSingleton<LocalProgressSignal>();
+        services.AddSingleton<IProgressPublisher>(sp => new ProgressFanOut(
+            sp.GetRequiredService<LocalProgressSignal>(),
+            sp.GetRequiredService<IOptions<SignalRServiceOptions>>().Value.Enabled
+                ? sp.GetRequiredService<SignalRServicePublisher>()
+                : sp.GetRequiredService<HubProgressPublisher>()));
         return services;
     }
 
