@@ -28,7 +28,7 @@ public sealed partial class ConnectorActivity(
     ILogger<ConnectorActivity> logger)
 {
     /// <param name="workKnown">Called once with the item count (0 when the connector failed before it knew).</param>
-    public async Task<ConnectorResult> RunAsync(string connectorName, RunProgress progress, Func<int, Task> workKnown, CancellationToken runToken)
+    public async Task<ConnectorResult> RunAsync(string connectorName, RunProgress progress, Action<int> workKnown, CancellationToken runToken)
     {
         using var span = SyncMetrics.StartConnector(progress.SyncId, progress.TenantId, connectorName);
         var result = await RunConnectorAsync(connectorName, progress, workKnown, runToken).ConfigureAwait(false);
@@ -41,15 +41,15 @@ public sealed partial class ConnectorActivity(
         return result;
     }
 
-    private async Task<ConnectorResult> RunConnectorAsync(string connectorName, RunProgress progress, Func<int, Task> workKnown, CancellationToken runToken)
+    private async Task<ConnectorResult> RunConnectorAsync(string connectorName, RunProgress progress, Action<int> workKnown, CancellationToken runToken)
     {
         var known = false;
-        async Task KnowWork(int count)
+        void KnowWork(int count)
         {
             if (!known)
             {
                 known = true;
-                await workKnown(count).ConfigureAwait(false);
+                workKnown(count);
             }
         }
 
@@ -60,7 +60,7 @@ public sealed partial class ConnectorActivity(
             var connection = await connections.GetAsync(progress.TenantId, connectorName, runToken).ConfigureAwait(false);
             if (connection is null || !registry.TryGet(connectorName, out var connector))
             {
-                await KnowWork(0).ConfigureAwait(false);
+                KnowWork(0);
                 return await EndAsync(progress, connectorName, SyncStatus.Failed, FailureReason.ConnectionMissing,
                     $"The {connectorName} connection is not configured for this tenant.", runToken).ConfigureAwait(false);
             }
@@ -75,7 +75,7 @@ public sealed partial class ConnectorActivity(
                 }
                 catch (OperationCanceledException) when (connectTimeout.IsCancellationRequested && !runToken.IsCancellationRequested)
                 {
-                    await KnowWork(0).ConfigureAwait(false);
+                    KnowWork(0);
                     return await EndAsync(progress, connectorName, SyncStatus.Failed, FailureReason.TimedOut,
                         string.Create(CultureInfo.InvariantCulture, $"Connecting to {connectorName} timed out after {options.Value.ConnectTimeoutSeconds} s."), runToken).ConfigureAwait(false);
                 }
@@ -92,8 +92,9 @@ public sealed partial class ConnectorActivity(
 
                 var timeoutSeconds = adaptiveTimeout.SecondsFor(changes.Items.Count);
                 activityTimeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+                // The operation's expected duration first, so that this write carries it when this connector is the last to know.
+                KnowWork(changes.Items.Count);
                 await progress.TotalKnownAsync(connectorName, changes.Items.Count, timeoutSeconds, changes.Notes, runToken).ConfigureAwait(false);
-                await KnowWork(changes.Items.Count).ConfigureAwait(false);
 
                 using var working = CancellationTokenSource.CreateLinkedTokenSource(runToken, activityTimeout.Token);
                 using var documents = sink.OpenWriter(progress.TenantId, connectorName, progress.SyncId, progress.Attempt);
@@ -124,7 +125,7 @@ public sealed partial class ConnectorActivity(
         {
             // The connector's own failure (or its own request timing out): reported on the connector, not thrown.
             LogConnectorFailed(logger, e, progress.SyncId, connectorName);
-            await KnowWork(0).ConfigureAwait(false);
+            KnowWork(0);
             var reason = e is OperationCanceledException ? FailureReason.TimedOut : FailureReason.ConnectorError;
             return await EndAsync(progress, connectorName, SyncStatus.Failed, reason, Describe(connectorName, e), runToken).ConfigureAwait(false);
         }

@@ -159,7 +159,7 @@ public sealed partial class SyncOrchestrator(
         var connectors = operation.ConnectorNames;
         var known = 0;
         var totalItems = 0;
-        async Task WorkKnown(int count)
+        void WorkKnown(int count)
         {
             Interlocked.Add(ref totalItems, count);
             if (Interlocked.Increment(ref known) != connectors.Count)
@@ -172,7 +172,7 @@ public sealed partial class SyncOrchestrator(
             var left = deadlineAt - time.GetUtcNow();
             deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             heartbeat.ExpiresAt = deadlineAt;
-            await progress.ExpectedDurationAsync(seconds, deadlineAt, runToken.Token).ConfigureAwait(false);
+            progress.SetExpectedDuration(seconds, deadlineAt);
             LogStarted(logger, syncId, operation.TenantId, seconds);
         }
 

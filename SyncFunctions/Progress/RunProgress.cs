@@ -6,8 +6,9 @@ namespace SyncFunctions.Progress;
 
 /// <summary>
 /// The progress of one run, held in memory by its runner and written to the operation row coalesced:
-/// stage changes, milestones, totals and ends at once; counters and the current item at most once per
-/// flush interval; everything on each heartbeat. Every write is conditional on the row's ETag; when
+/// stage changes, totals, connector failures and the end at once; counters, the current item,
+/// milestones, the expected duration and connectors that completed at most once per flush interval
+/// (or with the next write that comes sooner); everything on each heartbeat. Every write is conditional on the row's ETag; when
 /// someone else has ended the operation or taken over its run, the run is told it lost and stops, and
 /// nothing it does later reaches the row.
 /// </summary>
@@ -100,9 +101,14 @@ public sealed partial class RunProgress : IDisposable
         return WriteAsync(urgent: false, cancellationToken);
     }
 
+    /// <summary>
+    /// One item done. A milestone it crosses is stored as an event but not written on its own: in a fast
+    /// sync the milestones fall within milliseconds of each other and of the next stage change, and were
+    /// three writes per sync (bench: 11 table PUTs for 100 items); the next write carries them.
+    /// </summary>
     public Task ItemDoneAsync(string connector, string title, string? failure, CancellationToken cancellationToken)
     {
-        var urgent = Update(connector, c =>
+        Update(connector, c =>
         {
             c.InFlightItems = Math.Max(0, c.InFlightItems - 1);
             if (failure is null)
@@ -118,12 +124,17 @@ public sealed partial class RunProgress : IDisposable
                 }
             }
         });
-        return WriteAsync(urgent, cancellationToken);
+        return WriteAsync(urgent: false, cancellationToken);
     }
 
+    /// <summary>
+    /// One connector ended. A failure, or an end that moves the operation's stage, is written at once; a
+    /// completion that changes nothing else rides on the next write (the run's end follows it directly
+    /// when it was the last connector).
+    /// </summary>
     public Task ConnectorEndedAsync(string connector, string status, string? failureReason, string? errorMessage, CancellationToken cancellationToken)
     {
-        Update(connector, c =>
+        var stageChanged = Update(connector, c =>
         {
             c.Status = status;
             c.CurrentItem = null;
@@ -135,11 +146,15 @@ public sealed partial class RunProgress : IDisposable
                 c.Stage = SyncStage.Finalizing;
             }
         });
-        return WriteAsync(urgent: true, cancellationToken);
+        return WriteAsync(urgent: stageChanged || status != SyncStatus.Completed, cancellationToken);
     }
 
-    /// <summary>The operation's adaptive timeout, once every connector knows its work.</summary>
-    public Task ExpectedDurationAsync(int seconds, DateTimeOffset deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// The operation's adaptive timeout, once every connector knows its work. Not written on its own: the
+    /// last connector's <see cref="TotalKnownAsync"/> (or its failure) follows at once and carries it, and
+    /// until then the row holds the claim's deadline, the longest allowed, so nobody ends the run early.
+    /// </summary>
+    public void SetExpectedDuration(int seconds, DateTimeOffset deadline)
     {
         lock (_gate)
         {
@@ -147,8 +162,6 @@ public sealed partial class RunProgress : IDisposable
             _operation.DeadlineAt = deadline;
             _dirty = true;
         }
-
-        return WriteAsync(urgent: true, cancellationToken);
     }
 
     /// <summary>Proves the runner alive: always written, with whatever progress is pending.</summary>
