@@ -345,7 +345,8 @@ internal static class Api
             : (r.StatusCode, null);
     }
 
-    public static async Task<string> TriggerOkAsync(HttpClient client)
+    /// <summary>POST /api/v1/sync until it answers 202; <paramref name="onConflict"/> is told of each 409, which costs storage requests too.</summary>
+    public static async Task<string> TriggerOkAsync(HttpClient client, Action? onConflict = null)
     {
         for (var i = 0; ; i++)
         {
@@ -360,6 +361,8 @@ internal static class Api
             {
                 throw new InvalidOperationException($"trigger answered {(int)status}");
             }
+
+            onConflict?.Invoke();
 
             await Task.Delay(20);
         }

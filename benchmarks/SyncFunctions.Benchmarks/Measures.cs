@@ -4,6 +4,8 @@ using System.Net;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.AspNetCore.SignalR.Client;
 using SyncFunctions.Locking;
 using SyncFunctions.Progress;
 using SyncFunctions.Storage;
@@ -49,12 +51,11 @@ internal static class Measures
                 await Task.Delay(20);
             }
 
-            var after = counter.Snapshot();
-            var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)).Where(kv => kv.Value > 0).ToDictionary();
+            var delta = Delta(before, counter.Snapshot());
             var total = delta.Values.Sum();
             var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(syncId))).Value;
             var events = JsonDocument.Parse(op.Events).RootElement.GetArrayLength();
-            var breakdown = string.Join(", ", delta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+            var breakdown = Breakdown(delta, 1);
             report.Add("storage", $"requests per sync, {items:N0} items", total, "requests", items == 100 ? "<= 40" : items > 100 ? $"<= {40 + ((items - 100) / 100)}" : "",
                 $"{end}; {seconds:F1} s; {breakdown} (trigger to lock release; includes the idle queue listener's polls)");
             report.Add("storage", $"requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{events} durable events on the row");
@@ -72,6 +73,8 @@ internal static class Measures
         report.Add("latency", "trigger -> running p99, idle", Math.Round(Stats.Percentile(idle.Running, 99)), "ms", "< 250", "");
         report.Add("latency", "trigger -> first SSE event, idle", Math.Round(Stats.Percentile(idle.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Event, 95):F0}, p99 {Stats.Percentile(idle.Event, 99):F0}, n={idle.Event.Count}");
         report.Add("latency", "trigger -> first SSE event p99, idle", Math.Round(Stats.Percentile(idle.Event, 99)), "ms", "< 250", "");
+        report.Add("latency", "trigger -> first SignalR event, idle", Math.Round(Stats.Percentile(idle.Hub, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Hub, 95):F0}, p99 {Stats.Percentile(idle.Hub, 99):F0}, n={idle.Hub.Count} (tenant-group connection)");
+        report.Add("latency", "trigger -> first SignalR event p99, idle", Math.Round(Stats.Percentile(idle.Hub, 99)), "ms", "< 250", "");
 
         // Background load: loadTenants syncs running (slow demo items, so they stay running while we sample).
         var load = new List<(HttpClient Client, string SyncId)>();
@@ -91,6 +94,8 @@ internal static class Measures
         report.Add("latency", $"trigger -> running p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Running, 99)), "ms", "< 250", "");
         report.Add("latency", $"trigger -> first SSE event, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Event, 95):F0}, p99 {Stats.Percentile(busy.Event, 99):F0}");
         report.Add("latency", $"trigger -> first SSE event p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Event, 99)), "ms", "< 250", "");
+        report.Add("latency", $"trigger -> first SignalR event, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Hub, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Hub, 95):F0}, p99 {Stats.Percentile(busy.Hub, 99):F0}, n={busy.Hub.Count} (tenant-group connection)");
+        report.Add("latency", $"trigger -> first SignalR event p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Hub, 99)), "ms", "< 250", "");
         await Parallel.ForEachAsync(load, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (l, ct) =>
         {
             using var r = await l.Client.PostAsync($"/api/v1/sync/{l.SyncId}/cancel", null, ct);
@@ -99,18 +104,59 @@ internal static class Measures
         return new LatencyFigures(Stats.Percentile(idle.Running, 50), Stats.Percentile(idle.Running, 99), Stats.Percentile(idle.Event, 99));
     }
 
-    private static async Task<(List<double> Running, List<double> Event)> SampleLatencyAsync(InProcessApp app, Uri baseUri, string kind, int samples)
+    private static async Task<(List<double> Running, List<double> Event, List<double> Hub)> SampleLatencyAsync(InProcessApp app, Uri baseUri, string kind, int samples)
     {
         var running = new List<double>();
         var firstEvent = new List<double>();
+        var firstHubEvent = new List<double>();
         using var client = await Api.ClientForAsync(baseUri, $"lat-{kind}");
         await Api.PutDemoAsync(client, new { items = 20 });
         // Streams are bounded by their own 30 s token below.
         using var sse = await Api.ClientForAsync(baseUri, $"lat-{kind}", timeout: Timeout.InfiniteTimeSpan);
+        // The dashboard's pattern: one connection to the tenant's group, open before any sync, hearing every sync of the
+        // tenant. Its handlers stamp the arrival of each sync's first event, keyed by sync id: an event may in principle
+        // arrive before the trigger's 202 has been read, so the sample looks its sync id up afterwards instead of listening then.
+        var firstArrival = new ConcurrentDictionary<string, TaskCompletionSource<long>>(StringComparer.Ordinal);
+        TaskCompletionSource<long> ArrivalOf(string syncId) => firstArrival.GetOrAdd(syncId, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var token = client.DefaultRequestHeaders.Authorization?.Parameter ?? throw new InvalidOperationException("the bench client has no bearer token");
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseUri, "/api"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
+            .Build();
+        // Whichever of these comes first for a sync counts: normally started, but a sync that fails before a worker starts it sends error only.
+        foreach (var name in new[] { SyncEvent.Started, SyncEvent.Progress, SyncEvent.Complete, SyncEvent.Error })
+        {
+            hub.On<JsonElement>(name, data =>
+            {
+                var at = Stopwatch.GetTimestamp();
+                if (data.TryGetProperty("sync_id", out var id) && id.GetString() is { } syncId)
+                {
+                    ArrivalOf(syncId).TrySetResult(at);
+                }
+            });
+        }
+
+        // A hub that drops the connection while sampling (say, refusing the token) would only show as missing samples: say so.
+        // Our own stop at the end closes it too, and says nothing.
+        var sampled = false;
+        hub.Closed += e =>
+        {
+            if (!Volatile.Read(ref sampled))
+            {
+                Console.WriteLine($"  SignalR connection of lat-{kind} closed while sampling{(e is null ? "" : $": {e.GetType().Name}: {e.Message}")}");
+            }
+
+            return Task.CompletedTask;
+        };
+        using (var connecting = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await hub.StartAsync(connecting.Token);
+        }
+
         var deadline = Stopwatch.StartNew();
         for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(90); i++)
         {
             var sw = Stopwatch.StartNew();
+            var triggeredAt = Stopwatch.GetTimestamp();
             var syncId = await Api.TriggerOkAsync(client);
             var poll = Task.Run(async () =>
             {
@@ -141,14 +187,29 @@ internal static class Measures
 
                 return double.NaN;
             });
+            var pushed = Task.Run(async () =>
+            {
+                try
+                {
+                    var at = await ArrivalOf(syncId).Task.WaitAsync(TimeSpan.FromSeconds(30));
+                    return Stopwatch.GetElapsedTime(triggeredAt, at).TotalMilliseconds;
+                }
+                catch (TimeoutException)
+                {
+                    return double.NaN;
+                }
+            });
             running.Add(await poll);
             firstEvent.Add(await stream);
+            firstHubEvent.Add(await pushed);
             await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromSeconds(60));
         }
 
+        Volatile.Write(ref sampled, true);
         running.RemoveAll(double.IsNaN);
         firstEvent.RemoveAll(double.IsNaN);
-        return (running, firstEvent);
+        firstHubEvent.RemoveAll(double.IsNaN);
+        return (running, firstEvent, firstHubEvent);
     }
 
     /// <summary>Conditional (If-Match) UpdateEntity calls per second from <paramref name="concurrency"/> tasks, each on its own row.</summary>
@@ -179,7 +240,8 @@ internal static class Measures
         var result = new Dictionary<int, double>();
         foreach (var tenants in tenantCounts)
         {
-            using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
+            var prefix = InProcessApp.NewPrefix();
+            using var app = new InProcessApp(azurite.ConnectionString, prefix, Busy);
             var baseUri = app.BaseUri;
             var clients = new ConcurrentBag<HttpClient>();
             await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -189,35 +251,51 @@ internal static class Measures
                 clients.Add(c);
             });
             var counter = app.Get<StorageRequestCounter>();
-            long completed = 0;
-            var before = counter.Total;
+            long inWindow = 0, completed = 0, notCompleted = 0, conflicts = 0;
+            // Counting starts with the window, when no sync is in flight, and ends once every sync triggered in it has
+            // ended and let go of its lock and run message: every request counted then belongs to a sync that is counted
+            // too (or to a 409 or the idle listener, which are costs of running syncs as well). Dividing the window's
+            // requests by the window's completions instead charged each tenant's last, unfinished sync to the others.
+            var before = counter.Snapshot();
             var sw = Stopwatch.StartNew();
             double elapsedAtStop = 0;
-            long requestsAtStop = 0;
             using var stop = new CancellationTokenSource(window);
-            stop.Token.Register(() =>
-            {
-                elapsedAtStop = sw.Elapsed.TotalSeconds;
-                requestsAtStop = counter.Total;
-            });
+            stop.Token.Register(() => elapsedAtStop = sw.Elapsed.TotalSeconds);
             await Task.WhenAll(clients.Select(async c =>
             {
+                // Bounded by the window: no trigger starts after it. A trigger begun in it (even one still retrying a 409
+                // at the end) runs to its end, at most 2 minutes, so it is counted along with its requests.
                 while (!stop.IsCancellationRequested)
                 {
-                    var id = await Api.TriggerOkAsync(c);
+                    var id = await Api.TriggerOkAsync(c, () => Interlocked.Increment(ref conflicts));
                     var end = await app.Ends.EndOf(id).WaitAsync(TimeSpan.FromMinutes(2));
-                    if (!stop.IsCancellationRequested && end == "completed successfully")
+                    if (end != "completed successfully")
                     {
-                        Interlocked.Increment(ref completed);
+                        Interlocked.Increment(ref notCompleted);
+                        continue;
+                    }
+
+                    Interlocked.Increment(ref completed);
+                    if (!stop.IsCancellationRequested)
+                    {
+                        Interlocked.Increment(ref inWindow);
                     }
                 }
             }));
-            var perSecond = completed / elapsedAtStop;
-            var requestsPerSync = completed == 0 ? double.NaN : (double)(requestsAtStop - before) / completed;
+            var settled = await SettledAsync(azurite, prefix, TimeSpan.FromSeconds(30));
+            var drainSeconds = sw.Elapsed.TotalSeconds - elapsedAtStop;
+            var delta = Delta(before, counter.Snapshot());
+            var requests = delta.Values.Sum();
+            var perSecond = inWindow / elapsedAtStop;
+            var requestsPerSync = completed == 0 ? double.NaN : (double)requests / completed;
             var ceiling = await CeilingAsync(azurite, Math.Min(tenants, 100), TimeSpan.FromSeconds(4));
             result[tenants] = perSecond;
             var ratio = perSecond * requestsPerSync / ceiling;
-            report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "", $"{completed} in {elapsedAtStop:F1} s; {requestsPerSync:F1} storage requests per sync (all requests, incl. polls)");
+            report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "", $"{inWindow} completed in {elapsedAtStop:F1} s");
+            report.Add("throughput", $"storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
+                $"{requests} requests (all, incl. 409s and idle polls) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
+                $"drained in {drainSeconds:F1} s{(settled ? "" : ", locks or run messages still held after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
+                $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync)");
             report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run");
             report.Add("throughput", $"storage rate used by syncs / ceiling, {tenants} tenants", Math.Round(ratio * 100, 1), "%", tenants == 100 ? ">= 50" : "", "syncs/s x requests per sync / ceiling");
             foreach (var c in clients)
@@ -228,6 +306,45 @@ internal static class Measures
 
         return result;
     }
+
+    /// <summary>
+    /// Waits until no tenant holds a lock and the run queue is empty: a sync's end is logged just before its lock
+    /// release and run-message delete, which belong to its cost. Read with the harness's own clients, so not counted.
+    /// </summary>
+    private static async Task<bool> SettledAsync(Azurite azurite, string prefix, TimeSpan timeout)
+    {
+        var locks = new TableClient(azurite.ConnectionString, prefix + "SyncLocks");
+        var runs = new QueueClient(azurite.ConnectionString, prefix + "-" + SyncStorage.RunQueueName);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            var held = false;
+            await foreach (var _ in locks.QueryAsync<TableEntity>(e => e.RowKey == TenantLock.RowKey, maxPerPage: 1, select: ["RowKey"]))
+            {
+                held = true;
+                break;
+            }
+
+            if (!held && (await runs.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0)
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return false;
+    }
+
+    /// <summary>Requests by kind ("table PUT", ...) between two snapshots of the counter; kinds with none are left out.</summary>
+    private static Dictionary<string, long> Delta(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after) =>
+        after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)).Where(kv => kv.Value > 0).ToDictionary();
+
+    /// <summary>"table GET=2, table PUT=11, ..." divided by <paramref name="syncs"/> (1 gives the counts themselves).</summary>
+    private static string Breakdown(Dictionary<string, long> delta, long syncs) =>
+        string.Join(", ", delta.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => syncs == 1
+            ? $"{kv.Key}={kv.Value}"
+            : $"{kv.Key}={(double)kv.Value / Math.Max(1, syncs):F1}"));
 
     public static async Task SweepAsync(Azurite azurite, Report report, int active, int[] histories, TimeSpan seedBudget)
     {
