@@ -212,8 +212,23 @@ internal static class Measures
         return (running, firstEvent, firstHubEvent);
     }
 
+    /// <summary>
+    /// The best of three windows: one window right after a 100-tenant run once measured 168 writes/s against
+    /// about 2,900 in the windows before and after (Azurite pausing, not its capacity), which made the ratio 1,023 %.
+    /// </summary>
+    public static async Task<double> BestCeilingAsync(Azurite azurite, int concurrency, TimeSpan window)
+    {
+        var best = 0.0;
+        for (var i = 0; i < 3; i++)
+        {
+            best = Math.Max(best, await CeilingAsync(azurite, concurrency, window));
+        }
+
+        return best;
+    }
+
     /// <summary>Conditional (If-Match) UpdateEntity calls per second from <paramref name="concurrency"/> tasks, each on its own row.</summary>
-    public static async Task<double> CeilingAsync(Azurite azurite, int concurrency, TimeSpan window)
+    private static async Task<double> CeilingAsync(Azurite azurite, int concurrency, TimeSpan window)
     {
         var table = new TableClient(azurite.ConnectionString, "ceiling" + InProcessApp.NewPrefix());
         await table.CreateIfNotExistsAsync();
@@ -288,15 +303,18 @@ internal static class Measures
             var requests = delta.Values.Sum();
             var perSecond = inWindow / elapsedAtStop;
             var requestsPerSync = completed == 0 ? double.NaN : (double)requests / completed;
-            var ceiling = await CeilingAsync(azurite, Math.Min(tenants, 100), TimeSpan.FromSeconds(4));
+            var ceiling = await BestCeilingAsync(azurite, Math.Min(tenants, 100), TimeSpan.FromSeconds(2));
             result[tenants] = perSecond;
             var ratio = perSecond * requestsPerSync / ceiling;
-            report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "", $"{inWindow} completed in {elapsedAtStop:F1} s");
+            // With more tenants than run slots, the window holds every tenant's first trigger and ends with one sync per
+            // tenant still queued or running; the rate over window and drain shows what that start-up costs.
+            report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "",
+                $"{inWindow} completed in {elapsedAtStop:F1} s; window + drain: {completed} in {elapsedAtStop + drainSeconds:F1} s = {completed / (elapsedAtStop + drainSeconds):F1}/s");
             report.Add("throughput", $"storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
                 $"{requests} requests (all, incl. 409s and idle polls) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
                 $"drained in {drainSeconds:F1} s{(settled ? "" : ", locks or run messages still held after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
                 $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync)");
-            report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run");
+            report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run, best of three 2 s windows");
             report.Add("throughput", $"storage rate used by syncs / ceiling, {tenants} tenants", Math.Round(ratio * 100, 1), "%", tenants == 100 ? ">= 50" : "", "syncs/s x requests per sync / ceiling");
             foreach (var c in clients)
             {
