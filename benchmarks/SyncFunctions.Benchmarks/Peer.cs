@@ -115,12 +115,31 @@ internal static class Peer
 {
     public sealed record Figures(double RunningP50, double RunningP99, Dictionary<int, double> JobsPerSecond, string SecondTrigger, string KilledWorker);
 
-    /// <summary>A Hangfire server as its users set it up: AddHangfire + UsePostgreSqlStorage + AddHangfireServer, defaults.</summary>
-    private static IHost BuildHost(string connectionString, bool server)
+    /// <summary>
+    /// Bench.Main hands the child only its connection string, so the one setting the kill -9 case varies
+    /// reaches the child through its environment.
+    /// </summary>
+    private const string InvisibilityVariable = "BENCH_HANGFIRE_INVISIBILITY_SECONDS";
+
+    /// <summary>
+    /// A Hangfire server as its users set it up: AddHangfire + UsePostgreSqlStorage + AddHangfireServer, defaults;
+    /// <paramref name="invisibility"/> sets the documented PostgreSqlStorageOptions.InvisibilityTimeout instead of its default (30 min).
+    /// </summary>
+    private static IHost BuildHost(string connectionString, bool server, TimeSpan? invisibility = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddHangfire(c => c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString)));
+        builder.Services.AddHangfire(c =>
+        {
+            if (invisibility is { } timeout)
+            {
+                c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions { InvisibilityTimeout = timeout });
+            }
+            else
+            {
+                c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString));
+            }
+        });
         if (server)
         {
             builder.Services.AddHangfireServer();
@@ -129,10 +148,12 @@ internal static class Peer
         return builder.Build();
     }
 
-    /// <summary>The child process of the kill -9 case: one Hangfire server, nothing else.</summary>
+    /// <summary>The child process of the kill -9 case: one Hangfire server, nothing else (its InvisibilityTimeout from the environment when the parent set one).</summary>
     public static async Task WorkerMainAsync(string connectionString)
     {
-        using var host = BuildHost(connectionString, server: true);
+        var seconds = Environment.GetEnvironmentVariable(InvisibilityVariable);
+        TimeSpan? invisibility = string.IsNullOrEmpty(seconds) ? null : TimeSpan.FromSeconds(double.Parse(seconds, CultureInfo.InvariantCulture));
+        using var host = BuildHost(connectionString, server: true, invisibility);
         await host.RunAsync();
     }
 
@@ -215,44 +236,103 @@ internal static class Peer
         return new Figures(p50, p99, jobs, second, "");
     }
 
+    /// <summary>
+    /// How long a job whose server got kill -9 stays 'Processing'. Hangfire.PostgreSql 1.21.1 has no owner or heartbeat on a fetched job:
+    /// the fetch (PostgreSqlJobQueue.Dequeue_Transaction) stamps jobqueue.fetchedat = NOW() and takes again only a job whose fetchedat is
+    /// older than InvisibilityTimeout (PostgreSqlStorageOptions: 30 min by default; QueuePollInterval 15 s; UseSlidingInvisibilityTimeout off).
+    /// So the defaults case is bounded here (it only shows that nothing happens soon), and the same kill with a short InvisibilityTimeout
+    /// measures the mechanism: retried at about the timeout plus up to one queue poll, which with defaults is ~30 min.
+    /// </summary>
     private static async Task<string> KilledWorkerAsync(Postgres pg, Report report)
     {
         using var host = BuildHost(pg.ConnectionString, server: false);
         var client = host.Services.GetRequiredService<IBackgroundJobClient>();
+        var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+
+        var defaults = await KillOnceAsync(pg, client, monitoring, invisibility: null, TimeSpan.FromSeconds(40));
+        var defaultsText = defaults.Retried is { } d
+            ? $"retried {d:F0} s after kill -9, against a default InvisibilityTimeout of 30 min: look into it"
+            : $"still '{defaults.State}' {defaults.Bound.TotalSeconds:F0} s after kill -9 (bound of this run): default InvisibilityTimeout 30 min (PostgreSqlStorageOptions), and the fetch re-takes a job only once its fetchedat is older than that";
+        report.Add("peer", "Hangfire job whose worker got kill -9, defaults", defaults.Retried ?? double.NaN, "s until retried", "", defaults.Failure ?? defaultsText);
+
+        var invisibility = TimeSpan.FromSeconds(20);
+        var shortened = await KillOnceAsync(pg, client, monitoring, invisibility, TimeSpan.FromSeconds(90));
+        var shortText = shortened.Retried is { } r
+            ? $"retried {r:F0} s after kill -9 ({shortened.SinceFirstStart:F0} s after it first started) on the new server = InvisibilityTimeout {invisibility.TotalSeconds:F0} s + up to one 15 s QueuePollInterval (defaults otherwise), so with defaults it stays 'Processing' ~30 min; a timeout this short also re-runs a live job that outlasts it unless UseSlidingInvisibilityTimeout is on"
+            : $"still '{shortened.State}' {shortened.Bound.TotalSeconds:F0} s after kill -9 with InvisibilityTimeout {invisibility.TotalSeconds:F0} s (bound of this run): look into it";
+        report.Add("peer", $"Hangfire job whose worker got kill -9, InvisibilityTimeout={invisibility.TotalSeconds:F0} s", shortened.Retried ?? double.NaN, "s until retried", "", shortened.Failure ?? shortText);
+
+        // The ratio section prints this: each case as it came out, so a surprise there shows as one.
+        static string Outcome(KillOutcome o) => o.Failure ?? (o.Retried is { } s ? $"retried {s:F0} s after kill -9" : $"still '{o.State}' {o.Bound.TotalSeconds:F0} s after kill -9");
+        return $"'Processing' until InvisibilityTimeout (default 30 min) plus up to one 15 s queue poll: with defaults {Outcome(defaults)}, with InvisibilityTimeout={invisibility.TotalSeconds:F0} s {Outcome(shortened)}";
+    }
+
+    private sealed record KillOutcome(double? Retried, double SinceFirstStart, string State, TimeSpan Bound, string? Failure);
+
+    /// <summary>
+    /// One kill -9: a server process runs a job that never ends, it is killed, a new server with the same settings starts, and the job is
+    /// watched for a start on the new server until <paramref name="bound"/> after the kill.
+    /// </summary>
+    private static async Task<KillOutcome> KillOnceAsync(Postgres pg, IBackgroundJobClient client, Hangfire.Storage.IMonitoringApi monitoring, TimeSpan? invisibility, TimeSpan bound)
+    {
+        // Its own marker directory: a marker names the process the job started in, and no earlier case's job can write here.
         var markers = Directory.CreateTempSubdirectory("bench-hangfire-").FullName;
-        var first = await StartWorkerAsync(pg.ConnectionString);
+        var first = await StartWorkerAsync(pg.ConnectionString, invisibility);
         var id = client.Enqueue(() => PeerJobs.HangAsync(markers, CancellationToken.None));
+        var firstMarker = Path.Combine(markers, first.Id.ToString(CultureInfo.InvariantCulture));
+
+        // The first server's workers poll every 15 s, so the job starts within about that.
         var sw = Stopwatch.StartNew();
-        while (!File.Exists(Path.Combine(markers, first.Id.ToString(CultureInfo.InvariantCulture))) && sw.Elapsed < TimeSpan.FromSeconds(40))
+        while (!File.Exists(firstMarker) && sw.Elapsed < TimeSpan.FromSeconds(40))
         {
             await Task.Delay(100);
         }
 
+        var firstStarted = Stopwatch.StartNew();
+        var startedOnFirst = File.Exists(firstMarker);
         first.Kill(entireProcessTree: true);
         await first.WaitForExitAsync();
         var killedAt = Stopwatch.StartNew();
-        var second = await StartWorkerAsync(pg.ConnectionString);
-        var bound = TimeSpan.FromSeconds(60);
-        var secondMarker = Path.Combine(markers, second.Id.ToString(CultureInfo.InvariantCulture));
-        while (!File.Exists(secondMarker) && killedAt.Elapsed < bound)
+        Process? second = null;
+        var secondMarker = "";
+        if (startedOnFirst)
         {
-            await Task.Delay(250);
+            second = await StartWorkerAsync(pg.ConnectionString, invisibility);
+            secondMarker = Path.Combine(markers, second.Id.ToString(CultureInfo.InvariantCulture));
+            while (!File.Exists(secondMarker) && killedAt.Elapsed < bound)
+            {
+                await Task.Delay(250);
+            }
         }
 
-        var state = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(id)?.History.FirstOrDefault()?.StateName ?? "?";
-        var text = File.Exists(secondMarker)
-            ? $"retried {killedAt.Elapsed.TotalSeconds:F0} s after kill -9"
-            : $"still '{state}' {bound.TotalSeconds:F0} s after kill -9 (bound of this run; Hangfire.PostgreSql's default InvisibilityTimeout is 30 min)";
-        report.Add("peer", "Hangfire job whose worker got kill -9", File.Exists(secondMarker) ? killedAt.Elapsed.TotalSeconds : double.NaN, "s until retried", "", text);
-        second.Kill(entireProcessTree: true);
-        await second.WaitForExitAsync();
+        var retried = startedOnFirst && File.Exists(secondMarker) ? killedAt.Elapsed.TotalSeconds : (double?)null;
+        var sinceFirstStart = firstStarted.Elapsed.TotalSeconds;
+        var state = monitoring.JobDetails(id)?.History.FirstOrDefault()?.StateName ?? "?";
+        if (second is not null)
+        {
+            second.Kill(entireProcessTree: true);
+            await second.WaitForExitAsync();
+        }
+
+        // Its jobqueue row keeps its fetchedat: deleted, so the next case's servers (or a later retry) never run it.
+        client.Delete(id);
         Directory.Delete(markers, recursive: true);
-        return text;
+        return new KillOutcome(retried, sinceFirstStart, state, bound, startedOnFirst ? null : "the job did not start on the first server within 40 s: no figure");
     }
 
-    private static async Task<Process> StartWorkerAsync(string connectionString)
+    private static async Task<Process> StartWorkerAsync(string connectionString, TimeSpan? invisibility)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // Set or removed, so the defaults case gets defaults even if this process's own environment carries the variable.
+        if (invisibility is { } timeout)
+        {
+            start.Environment[InvisibilityVariable] = timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            start.Environment.Remove(InvisibilityVariable);
+        }
+
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
             start.ArgumentList.Add(typeof(Peer).Assembly.Location);
