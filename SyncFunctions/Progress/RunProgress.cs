@@ -8,9 +8,9 @@ namespace SyncFunctions.Progress;
 /// The progress of one run, held in memory by its runner and written to the operation row coalesced:
 /// stage changes, totals, connector failures and the end at once; counters, the current item,
 /// milestones, the expected duration and connectors that completed at most once per flush interval
-/// (or with the next write that comes sooner); everything on each heartbeat. Every write is conditional on the row's ETag; when
-/// someone else has ended the operation or taken over its run, the run is told it lost and stops, and
-/// nothing it does later reaches the row.
+/// (or with the next write that comes sooner); everything on each heartbeat. Every write is
+/// conditional on the row's ETag; when someone else has ended the operation or taken over its run,
+/// the run is told it lost and stops, and nothing it does later reaches the row.
 /// </summary>
 public sealed partial class RunProgress : IDisposable
 {
@@ -128,13 +128,13 @@ public sealed partial class RunProgress : IDisposable
     }
 
     /// <summary>
-    /// One connector ended. A failure, or an end that moves the operation's stage, is written at once; a
-    /// completion that changes nothing else rides on the next write (the run's end follows it directly
+    /// One connector ended. A failure, or an end that adds an event (the operation's stage moves), is
+    /// written at once; a completion that changes nothing else rides on the next write (the run's end follows it directly
     /// when it was the last connector).
     /// </summary>
     public Task ConnectorEndedAsync(string connector, string status, string? failureReason, string? errorMessage, CancellationToken cancellationToken)
     {
-        var stageChanged = Update(connector, c =>
+        var eventAdded = Update(connector, c =>
         {
             c.Status = status;
             c.CurrentItem = null;
@@ -146,7 +146,7 @@ public sealed partial class RunProgress : IDisposable
                 c.Stage = SyncStage.Finalizing;
             }
         });
-        return WriteAsync(urgent: stageChanged || status != SyncStatus.Completed, cancellationToken);
+        return WriteAsync(urgent: eventAdded || status != SyncStatus.Completed, cancellationToken);
     }
 
     /// <summary>
