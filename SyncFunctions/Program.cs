@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SyncFunctions;
 using SyncFunctions.Api;
 using SyncFunctions.Configuration;
 using SyncFunctions.Connectors;
@@ -19,18 +20,9 @@ if (builder.Configuration[FunctionsHostMode.CustomHandlerPortVariable] is { Leng
     builder.WebHost.UseUrls($"http://127.0.0.1:{port}"); // under the Functions host, which proxies to us
 }
 
-builder.AddTelemetry();
+builder.AddSyncFunctions();
 builder.Services
-    .AddSyncOptions(builder.Configuration)
-    .AddSyncStorage(builder.Configuration)
-    .AddLocking()
-    .AddConnectors(builder.Configuration)
-    .AddOrchestration()
-    .AddSweep()
-    .AddRealtime(builder.Configuration)
-    .AddNotifications(builder.Configuration)
     .AddFunctions()
-    .AddSecurity(builder.Configuration, builder.Environment)
     .AddApi();
 
 try

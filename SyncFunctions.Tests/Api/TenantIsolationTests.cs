@@ -187,7 +187,7 @@ public sealed class TenantIsolationTests(SharedSyncApp fixture) : IClassFixture<
         await ProblemAssert.AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
 
         Assert.Equal("queued", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
-        Assert.NotNull(await app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(ownerTenant, CancellationToken.None));
+        Assert.NotNull(await app.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(ownerTenant, CancellationToken.None));
         var cancelled = await owner.PostAsync($"/api/v1/sync/{syncId}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         Assert.Equal("cancelled", (await cancelled.JsonAsync()).GetProperty("status").GetString());

@@ -185,7 +185,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("connector_error", connector.GetProperty("failure_reason").GetString());
         // The run releases the tenant just after writing its end state.
         await Eventually.MatchAsync(
-            () => _app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(_tenant, CancellationToken.None), l => l is null, "the tenant lock to be released");
+            () => _app.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(_tenant, CancellationToken.None), l => l is null, "the tenant lock to be released");
     }
 
     [Fact]

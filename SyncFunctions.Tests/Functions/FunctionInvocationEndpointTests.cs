@@ -59,7 +59,7 @@ public sealed class FunctionInvocationEndpointTests
         Assert.Equal("completed", done.GetProperty("status").GetString());
         Assert.Equal(5, done.GetProperty("files_processed").GetInt32());
         Assert.Contains($"Sync {syncId} completed successfully", app.Logs.Lines);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class FunctionInvocationEndpointTests
         Assert.Equal("failed", failed.GetProperty("status").GetString());
         Assert.Equal("run_failed_repeatedly", failed.GetProperty("failure_reason").GetString());
         Assert.Contains("last delivery", failed.GetProperty("error_message").GetString(), StringComparison.Ordinal);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
         var poisoned = (await app.Storage.PoisonQueue.PeekMessagesAsync(10)).Value;
         Assert.Contains(syncId, Assert.Single(poisoned).Body.ToString(), StringComparison.Ordinal);
 
@@ -193,7 +193,7 @@ public sealed class FunctionInvocationEndpointTests
         var operation = await client.GetSyncAsync(syncId);
         Assert.Equal("failed", operation.GetProperty("status").GetString());
         Assert.Equal("stuck", operation.GetProperty("failure_reason").GetString());
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     [Fact]

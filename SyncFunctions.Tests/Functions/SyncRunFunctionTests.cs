@@ -33,7 +33,7 @@ public sealed class SyncRunFunctionTests
         Assert.Equal(SyncStatus.Failed, operation!.Status);
         Assert.Equal(FailureReason.RunFailedRepeatedly, operation.FailureReason);
         Assert.Contains("stopped on the last delivery", operation.ErrorMessage, StringComparison.Ordinal);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class SyncRunFunctionTests
         Assert.Equal(RunDisposition.Abandon, outcome.Disposition);
         var operation = await app.Get<SyncOperationStore>().GetAsync(tenant, syncId, None);
         Assert.Equal(SyncStatus.Running, operation!.Status);
-        Assert.NotNull(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.NotNull(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     private sealed class NoLease : IRunMessageLease

@@ -209,7 +209,7 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
 
         await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
 
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
         var mail = Assert.Single(await _mail.WaitForMailsAsync(tenant));
         Assert.Equal($"Sync succeeded: demo (tenant {tenant})", mail.GetProperty("subject").GetString());
     }
@@ -246,7 +246,7 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
         var now = clock.GetUtcNow();
         var syncId = SyncId.New(now);
         var deadline = now + TimeSpan.FromSeconds(options.MaxTimeoutSeconds);
-        var tenantLock = app.Get<TenantLock>();
+        var tenantLock = app.Get<TableTenantLock>();
         var lease = Assert.IsType<LockAcquisition.Acquired>(await tenantLock.AcquireAsync(tenant, syncId, deadline, (_, _, _) => Task.FromResult(false), None)).Lease;
         var operation = new SyncOperationEntity
         {

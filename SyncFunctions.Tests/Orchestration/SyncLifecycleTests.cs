@@ -37,6 +37,6 @@ public sealed class SyncLifecycleTests
 
         Assert.Contains(app.Logs.Lines, l => l == $"Started sync {syncId} for tenant {tenant} (timeout: 700s)");
         await app.WaitForLogAsync($"Sync {syncId} completed successfully");
-        await Eventually.MatchAsync(() => app.Get<SyncFunctions.Locking.TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
+        await Eventually.MatchAsync(() => app.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
     }
 }

@@ -28,7 +28,7 @@ public sealed class TakeoverTests
         var old = await client.GetSyncAsync(first);
         Assert.Equal("failed", old.GetProperty("status").GetString());
         Assert.Equal("superseded", old.GetProperty("failure_reason").GetString());
-        var holder = await app.Get<TenantLock>().GetAsync(tenant, CancellationToken.None);
+        var holder = await app.Get<TableTenantLock>().GetAsync(tenant, CancellationToken.None);
         Assert.Equal(body.GetProperty("sync_id").GetString(), holder!.HolderId);
     }
 
@@ -72,7 +72,7 @@ public sealed class TakeoverTests
         var after = await clientB.GetSyncAsync(stuck);
         Assert.Equal("failed", after.GetProperty("status").GetString());
         Assert.Equal("superseded", after.GetProperty("failure_reason").GetString());
-        var holder = await instanceB.Get<TenantLock>().GetAsync(tenant, CancellationToken.None);
+        var holder = await instanceB.Get<TableTenantLock>().GetAsync(tenant, CancellationToken.None);
         Assert.Equal(successor, holder!.HolderId);
     }
 
@@ -86,7 +86,7 @@ public sealed class TakeoverTests
         await client.PutConnectionAsync("demo", new { items = 3 });
         var first = await client.TriggerAsync();
         var operations = app.Get<SyncOperationStore>();
-        var locks = app.Get<TenantLock>();
+        var locks = app.Get<TableTenantLock>();
         var lateCopy = await operations.GetAsync(tenant, first, CancellationToken.None);
         var lateLease = await locks.GetAsync(tenant, CancellationToken.None);
 

@@ -30,7 +30,7 @@ public sealed class TimeoutAndCancelTests
         Assert.Equal("timed_out", done.GetProperty("failure_reason").GetString());
         Assert.Equal(3, done.GetProperty("files_processed").GetInt32());
         await app.WaitForLogAsync($"Sync {syncId} timed out");
-        await Eventually.MatchAsync(() => app.Get<TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
+        await Eventually.MatchAsync(() => app.Get<TableTenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class WorkerLossTests
         await instanceB.WaitForLogAsync($"Sync {syncId} resumed by a new worker (attempt 2)");
         var operation = await instanceB.Get<SyncOperationStore>().GetAsync(tenant, syncId, CancellationToken.None);
         Assert.Equal(2, operation!.RunAttempt);
-        await Eventually.MatchAsync(() => instanceB.Get<TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
+        await Eventually.MatchAsync(() => instanceB.Get<TableTenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
 
         // The first worker comes back to life: it must not touch what its successor finished.
         clockA.Advance(TimeSpan.FromSeconds(30));
@@ -70,7 +70,7 @@ public sealed class WorkerLossTests
         Assert.Equal("failed", done.GetProperty("status").GetString());
         Assert.Equal("run_failed_repeatedly", done.GetProperty("failure_reason").GetString());
         Assert.Contains("poison", done.GetProperty("error_message").GetString(), StringComparison.Ordinal);
-        await Eventually.MatchAsync(() => instanceB.Get<TenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
+        await Eventually.MatchAsync(() => instanceB.Get<TableTenantLock>().GetAsync(tenant, CancellationToken.None), l => l is null, "the lock to be released");
         var poisoned = await Eventually.MatchAsync(
             async () => (await instanceB.Storage.PoisonQueue.PeekMessagesAsync(10)).Value,
             messages => messages.Length == 1, "the message in sync-runs-poison");

@@ -54,7 +54,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         Assert.Contains("No heartbeat for 91 s (limit 90 s)", operation.GetProperty("error_message").GetString(), StringComparison.Ordinal);
         Assert.Equal(_clock.GetUtcNow(), operation.GetProperty("completed_at").GetDateTimeOffset());
         Assert.Equal("stuck", Assert.Single(operation.GetProperty("connectors").EnumerateArray()).GetProperty("failure_reason").GetString());
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
 
         var next = await client.PostAsync("/api/v1/sync", null);
         Assert.Equal(HttpStatusCode.Accepted, next.StatusCode);
@@ -86,7 +86,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         var operation = await GetOperationAsync(app, tenant, syncId);
         Assert.Equal(SyncStatus.Failed, operation.Status);
         Assert.Equal(FailureReason.Stuck, operation.FailureReason);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         Assert.Equal(SyncStatus.Failed, operation.Status);
         Assert.Equal(FailureReason.TimedOut, operation.FailureReason);
         Assert.Contains("deadline", operation.ErrorMessage, StringComparison.Ordinal);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromSeconds(599));
         Assert.Equal(0, (await sweeper.SweepAsync(null, None)).Cleaned);
         Assert.Equal("queued", (await client.GetSyncAsync(syncId)).GetProperty("status").GetString());
-        Assert.NotNull(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.NotNull(await app.Get<TableTenantLock>().GetAsync(tenant, None));
 
         _clock.Advance(TimeSpan.FromSeconds(1));
         var result = await sweeper.SweepAsync(null, None);
@@ -141,7 +141,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         Assert.Equal("failed", operation.GetProperty("status").GetString());
         Assert.Equal("stuck", operation.GetProperty("failure_reason").GetString());
         Assert.Contains("No worker picked the sync up within 600 s", operation.GetProperty("error_message").GetString(), StringComparison.Ordinal);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
         var retried = await client.TriggerAsync();
         Assert.NotEqual(syncId, retried);
     }
@@ -160,12 +160,12 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
             await HeartbeatAsync(app, healthyTenant, healthy);
         }
 
-        var lockBefore = await app.Get<TenantLock>().GetAsync(healthyTenant, None);
+        var lockBefore = await app.Get<TableTenantLock>().GetAsync(healthyTenant, None);
         var operationBefore = await GetOperationAsync(app, healthyTenant, healthy);
         var result = await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
 
         Assert.Equal([stale], result.SyncIds);
-        var lockAfter = await app.Get<TenantLock>().GetAsync(healthyTenant, None);
+        var lockAfter = await app.Get<TableTenantLock>().GetAsync(healthyTenant, None);
         Assert.NotNull(lockAfter);
         Assert.Equal(lockBefore!.ETag, lockAfter.ETag);
         Assert.Equal(healthy, lockAfter.HolderId);
@@ -205,11 +205,11 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
             Assert.Equal(SyncStatus.Failed, operation.Status);
             Assert.Equal(FailureReason.Stuck, operation.FailureReason);
             Assert.Single(lines, l => l.StartsWith($"Sync {syncId} of tenant {tenant} ended failed", StringComparison.Ordinal));
-            Assert.Null(await first.Get<TenantLock>().GetAsync(tenant, None));
+            Assert.Null(await first.Get<TableTenantLock>().GetAsync(tenant, None));
         }
 
         Assert.Equal(SyncStatus.Running, (await GetOperationAsync(first, healthyTenant, healthy)).Status);
-        Assert.Equal(healthy, (await first.Get<TenantLock>().GetAsync(healthyTenant, None))?.HolderId);
+        Assert.Equal(healthy, (await first.Get<TableTenantLock>().GetAsync(healthyTenant, None))?.HolderId);
     }
 
     [Fact]
@@ -247,9 +247,9 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         Assert.Equal(1, body.GetProperty("cleaned").GetInt32());
         Assert.Equal([myStale], body.GetProperty("sync_ids").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("stuck", (await client.GetSyncAsync(myStale)).GetProperty("failure_reason").GetString());
-        Assert.Null(await app.Get<TenantLock>().GetAsync(mine, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(mine, None));
         Assert.Equal("running", (await otherClient.GetSyncAsync(otherStale)).GetProperty("status").GetString());
-        Assert.Equal(otherStale, (await app.Get<TenantLock>().GetAsync(other, None))?.HolderId);
+        Assert.Equal(otherStale, (await app.Get<TableTenantLock>().GetAsync(other, None))?.HolderId);
 
         var again = await (await client.PostAsync("/api/v1/sync/cleanup", null)).JsonAsync();
         Assert.Equal(0, again.GetProperty("cleaned").GetInt32());
@@ -264,13 +264,13 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         var syncId = await StartRunningSyncAsync(app, tenant);
         // The run wrote its end state and died before releasing its lock.
         Assert.NotNull(await app.Get<SyncOperationStore>().TryEndAsync(tenant, syncId, SyncStatus.Completed, null, null, null, None));
-        Assert.NotNull(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.NotNull(await app.Get<TableTenantLock>().GetAsync(tenant, None));
 
         var result = await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
 
         Assert.Equal(0, result.Cleaned);
         Assert.Empty(result.SyncIds);
-        Assert.Null(await app.Get<TenantLock>().GetAsync(tenant, None));
+        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
         var operation = await GetOperationAsync(app, tenant, syncId);
         Assert.Equal(SyncStatus.Completed, operation.Status);
         Assert.Null(operation.FailureReason);
@@ -281,7 +281,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
     {
         var app = await StartAppAsync();
         var tenant = SyncApp.NewTenant();
-        var tenantLock = app.Get<TenantLock>();
+        var tenantLock = app.Get<TableTenantLock>();
         var orphan = SyncId.New(_clock.GetUtcNow());
         var options = app.Get<IOptions<SyncOptions>>().Value;
         Assert.IsType<LockAcquisition.Acquired>(
@@ -408,7 +408,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         var now = _clock.GetUtcNow();
         var syncId = SyncId.New(now);
         var deadline = now + (deadlineIn ?? TimeSpan.FromSeconds(options.MaxTimeoutSeconds));
-        var tenantLock = app.Get<TenantLock>();
+        var tenantLock = app.Get<TableTenantLock>();
         var acquisition = await tenantLock.AcquireAsync(tenant, syncId, deadline, (_, _, _) => Task.FromResult(false), None);
         var lease = Assert.IsType<LockAcquisition.Acquired>(acquisition).Lease;
 
@@ -443,7 +443,7 @@ public sealed class StaleSyncSweeperTests : IAsyncLifetime
         operation.HeartbeatAt = now;
         operation.RunLeaseExpiresAt = now + app.Get<IOptions<SyncOptions>>().Value.StaleAfter;
         await store.ReplaceAsync(operation, None);
-        var tenantLock = app.Get<TenantLock>();
+        var tenantLock = app.Get<TableTenantLock>();
         var lease = await tenantLock.GetAsync(tenant, None);
         Assert.NotNull(lease);
         await tenantLock.RenewAsync(lease, lease.ExpiresAt, None);

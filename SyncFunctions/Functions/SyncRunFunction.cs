@@ -15,7 +15,7 @@ namespace SyncFunctions.Functions;
 public sealed partial class SyncRunFunction(
     SyncOrchestrator orchestrator,
     SyncOperationStore operations,
-    TenantLock tenantLock,
+    TableTenantLock tenantLock,
     IOptions<SyncOptions> options,
     ILogger<SyncRunFunction> logger)
 {

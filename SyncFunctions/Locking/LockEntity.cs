@@ -3,12 +3,12 @@ using Azure.Data.Tables;
 
 namespace SyncFunctions.Locking;
 
-/// <summary>The lock row of one tenant: PartitionKey = tenant, RowKey = <see cref="TenantLock.RowKey"/>.</summary>
+/// <summary>The lock row of one tenant: PartitionKey = tenant, RowKey = <see cref="TableTenantLock.RowKey"/>.</summary>
 public sealed class LockEntity : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
 
-    public string RowKey { get; set; } = TenantLock.RowKey;
+    public string RowKey { get; set; } = TableTenantLock.RowKey;
 
     public DateTimeOffset? Timestamp { get; set; }
 

@@ -31,7 +31,7 @@ public enum LockStaleness
     Expired,
 }
 
-/// <summary>The outcome of <see cref="TenantLock.AcquireAsync"/>.</summary>
+/// <summary>The outcome of <see cref="TableTenantLock.AcquireAsync"/>.</summary>
 public abstract record LockAcquisition
 {
     private LockAcquisition()

@@ -2,5 +2,5 @@ namespace SyncFunctions.Locking;
 
 public static class LockingExtensions
 {
-    public static IServiceCollection AddLocking(this IServiceCollection services) => services.AddSingleton<TenantLock>();
+    public static IServiceCollection AddLocking(this IServiceCollection services) => services.AddSingleton<TableTenantLock>();
 }

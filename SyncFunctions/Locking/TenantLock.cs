@@ -1,191 +1,78 @@
-using Azure;
-using Azure.Data.Tables;
-using Microsoft.Extensions.Options;
-using SyncFunctions.Configuration;
-using SyncFunctions.Storage;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Entities;
 
 namespace SyncFunctions.Locking;
 
-/// <summary>
-/// Decides whether an existing holder may be replaced. It sees the holder and whether its lease is
-/// stale; it may act before answering (the trigger fails a stale holder's sync first, so that no
-/// operation is ever left active without a lock row pointing at it).
-/// </summary>
-public delegate Task<bool> TakeoverPolicy(LockLease holder, bool isStale, CancellationToken cancellationToken);
+/// <summary>Who holds a tenant: the holding sync's id and when it took the lock. Plain data, the entity's stored state.</summary>
+public sealed record TenantLockState(string HolderSyncId, DateTimeOffset HeldSince);
 
-/// <summary>
-/// One lock per tenant, as a table row changed only by ETag-conditional writes. The row names its
-/// holder; a heartbeat renews it; a stale one may be taken over. It knows nothing of syncs: holders
-/// are opaque ids. Rows exist exactly while a tenant is held, so the table is also the index of
-/// active holders that the sweep walks.
-/// </summary>
-public sealed partial class TenantLock(SyncStorage storage, TimeProvider time, IOptions<SyncOptions> options, ILogger<TenantLock> logger)
+/// <summary>An acquire or take-over request: the sync asking, and when it asked (the orchestration's clock).</summary>
+public sealed record LockRequest(string SyncId, DateTimeOffset At);
+
+/// <summary>A take-over: only from the holder the caller names, so two syncs replacing one stuck holder cannot both win.</summary>
+public sealed record LockTakeover(string FromSyncId, string ToSyncId, DateTimeOffset At);
+
+/// <summary>What acquire or take-over answered: acquired, or the holder that keeps the tenant.</summary>
+public sealed record LockDecision(bool Acquired, string HolderSyncId, DateTimeOffset HeldSince)
 {
-    public const string RowKey = "lock";
-    private const int MaxAttempts = 5;
+    public static LockDecision Of(TenantLockState state, string asking) => new(state.HolderSyncId == asking, state.HolderSyncId, state.HeldSince);
+}
 
-    private TableClient Table => storage.Locks;
+/// <summary>
+/// The per-tenant lock, an entity keyed by tenant id (DESIGN, "A sync as an orchestration"). Its
+/// operations are serialized by the Durable engine, which is what makes N racing triggers yield one
+/// holder. The lock is data, never a <c>LockEntitiesAsync</c> critical section: a crashed holder cannot
+/// keep it, because take-over and the sweep can always replace or clear it by naming the holder.
+/// A free lock has no state, so the entity is deleted and listing entities lists held locks only.
+/// Operations run at least once (a redelivered batch): each is idempotent for the sync it names.
+/// </summary>
+public sealed class TenantLock : TaskEntity<TenantLockState?>
+{
+    public const string Name = nameof(TenantLock);
 
-    private TimeSpan StaleAfter => options.Value.StaleAfter;
+    public static EntityInstanceId For(string tenantId) => new(Name, tenantId);
 
-    public async Task<LockAcquisition> AcquireAsync(
-        string tenantId, string holderId, DateTimeOffset expiresAt, TakeoverPolicy takeover, CancellationToken cancellationToken)
+    /// <summary>Takes a free lock; the holder asking again gets it again (a replayed or redelivered acquire).</summary>
+    public LockDecision Acquire(LockRequest request)
     {
-        LockLease? lastSeen = null;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            var entity = new LockEntity
-            {
-                PartitionKey = tenantId,
-                HolderId = holderId,
-                AcquiredAt = time.GetUtcNow(),
-                ExpiresAt = expiresAt,
-            };
-            try
-            {
-                var added = await Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-                entity.ETag = added.Headers.ETag ?? default;
-                return new LockAcquisition.Acquired(LockLease.From(entity), null);
-            }
-            catch (RequestFailedException e) when (e.IsConflict())
-            {
-                // Held: look at the holder below.
-            }
-
-            var current = await GetAsync(tenantId, cancellationToken).ConfigureAwait(false);
-            if (current is null)
-            {
-                continue; // released between our insert and our read
-            }
-
-            lastSeen = current;
-            if (current.HolderId == holderId)
-            {
-                return new LockAcquisition.Acquired(current, null);
-            }
-
-            var stale = current.IsStale(time.GetUtcNow(), StaleAfter);
-            if (!await takeover(current, stale, cancellationToken).ConfigureAwait(false))
-            {
-                return new LockAcquisition.Busy(current);
-            }
-
-            try
-            {
-                var replaced = await Table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                entity.ETag = replaced.Headers.ETag ?? default;
-                LogTakenOver(logger, tenantId, holderId, current.HolderId);
-                return new LockAcquisition.Acquired(LockLease.From(entity), current);
-            }
-            catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
-            {
-                // Someone else changed or released it first: look again.
-            }
-        }
-
-        var holder = lastSeen ?? await GetAsync(tenantId, cancellationToken).ConfigureAwait(false);
-        return holder is null
-            ? throw new InvalidOperationException($"The lock of tenant '{tenantId}' changed hands {MaxAttempts} times in a row.")
-            : new LockAcquisition.Busy(holder);
+        ArgumentNullException.ThrowIfNull(request);
+        State ??= new TenantLockState(request.SyncId, request.At);
+        return LockDecision.Of(State, request.SyncId);
     }
 
-    /// <summary>Records a heartbeat and a new expiry; throws <see cref="LockLostException"/> when the lock is no longer ours.</summary>
-    public async Task<LockLease> RenewAsync(LockLease lease, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <summary>Replaces the holder the caller names (a stuck or ended sync); anyone else holding keeps the lock.</summary>
+    public LockDecision TakeOver(LockTakeover takeover)
     {
-        var current = lease;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        ArgumentNullException.ThrowIfNull(takeover);
+        if (State is null || State.HolderSyncId == takeover.FromSyncId)
         {
-            var entity = new LockEntity
-            {
-                PartitionKey = current.TenantId,
-                HolderId = current.HolderId,
-                AcquiredAt = current.AcquiredAt,
-                HeartbeatAt = time.GetUtcNow(),
-                ExpiresAt = expiresAt,
-            };
-            try
-            {
-                var response = await Table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                entity.ETag = response.Headers.ETag ?? default;
-                return LockLease.From(entity);
-            }
-            catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
-            {
-                var fresh = await GetAsync(lease.TenantId, cancellationToken).ConfigureAwait(false);
-                if (fresh is null || fresh.HolderId != lease.HolderId)
-                {
-                    throw new LockLostException(lease.TenantId, lease.HolderId);
-                }
-
-                current = fresh;
-            }
+            State = new TenantLockState(takeover.ToSyncId, takeover.At);
         }
 
-        throw new LockLostException(lease.TenantId, lease.HolderId);
+        return LockDecision.Of(State, takeover.ToSyncId);
     }
 
-    /// <summary>
-    /// Deletes the lock only while it names <paramref name="holderId"/>: the delete is conditional on
-    /// the ETag of a row that was read naming this holder, so a late finisher never releases its
-    /// successor's lock.
-    /// </summary>
-    public async Task<bool> ReleaseAsync(string tenantId, string holderId, ETag? knownETag, CancellationToken cancellationToken)
+    /// <summary>Frees the lock only for the sync it names: a late release by a replaced holder changes nothing.</summary>
+    public bool Release(string syncId)
     {
-        if (knownETag is { } etag)
-        {
-            try
-            {
-                var deleted = await Table.DeleteEntityAsync(tenantId, RowKey, etag, cancellationToken).ConfigureAwait(false);
-                return !deleted.IsError; // a missing row answers 404 without throwing: nothing was released
-
-            }
-            catch (RequestFailedException e) when (e.IsPreconditionFailed())
-            {
-                // Changed since we last wrote it; read who holds it now.
-            }
-        }
-
-        var current = await GetAsync(tenantId, cancellationToken).ConfigureAwait(false);
-        if (current is null)
+        if (State?.HolderSyncId != syncId)
         {
             return false;
         }
 
-        if (current.HolderId != holderId)
-        {
-            LogReleaseSkipped(logger, tenantId, holderId, current.HolderId);
-            return false;
-        }
-
-        try
-        {
-            var response = await Table.DeleteEntityAsync(tenantId, RowKey, current.ETag, cancellationToken).ConfigureAwait(false);
-            return !response.IsError;
-        }
-        catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
-        {
-            return false;
-        }
+        State = null;
+        return true;
     }
 
-    public async Task<LockLease?> GetAsync(string tenantId, CancellationToken cancellationToken)
+    public TenantLockState? Get() => State;
+
+    /// <summary>No holder until someone acquires (the base class would construct a state).</summary>
+    protected override TenantLockState? InitializeState(TaskEntityOperation entityOperation) => null;
+
+    [Function(Name)]
+    public static Task DispatchAsync([EntityTrigger] TaskEntityDispatcher dispatcher)
     {
-        var response = await Table.GetEntityIfExistsAsync<LockEntity>(tenantId, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? LockLease.From(entity) : null;
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        return dispatcher.DispatchAsync<TenantLock>();
     }
-
-    /// <summary>Every held tenant lock, page by page; the table holds only active rows, so this costs O(active).</summary>
-    public async IAsyncEnumerable<LockLease> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var entity in Table.QueryAsync<LockEntity>(e => e.RowKey == RowKey, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            yield return LockLease.From(entity);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId} lock taken over by {HolderId} from stale holder {PreviousHolderId}")]
-    private static partial void LogTakenOver(ILogger logger, string tenantId, string holderId, string previousHolderId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId} lock not released by {HolderId}: it is held by {CurrentHolderId}")]
-    private static partial void LogReleaseSkipped(ILogger logger, string tenantId, string holderId, string currentHolderId);
 }

@@ -20,7 +20,7 @@ public abstract record CancelResult
 /// Cancels a sync wherever it runs: the end state is written first (conditionally), then the lock is
 /// released, then a run in this process is stopped at once; a run elsewhere stops at its next write.
 /// </summary>
-public sealed class SyncCancellation(SyncOperationStore operations, TenantLock tenantLock, RunningSyncs running)
+public sealed class SyncCancellation(SyncOperationStore operations, TableTenantLock tenantLock, RunningSyncs running)
 {
     public async Task<CancelResult> CancelAsync(string tenantId, string syncId, string? cancelledBy, CancellationToken cancellationToken)
     {

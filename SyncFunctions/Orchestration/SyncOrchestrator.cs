@@ -19,7 +19,7 @@ namespace SyncFunctions.Orchestration;
 /// </summary>
 public sealed partial class SyncOrchestrator(
     SyncOperationStore operations,
-    TenantLock tenantLock,
+    TableTenantLock tenantLock,
     ConnectorActivity activity,
     AdaptiveTimeout adaptiveTimeout,
     RunningSyncs running,

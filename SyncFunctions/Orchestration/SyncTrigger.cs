@@ -34,7 +34,7 @@ public abstract record TriggerResult
 public sealed partial class SyncTrigger(
     ConnectionStore connections,
     ConnectorRegistry registry,
-    TenantLock tenantLock,
+    TableTenantLock tenantLock,
     SyncOperationStore operations,
     SyncStorage storage,
     AdaptiveTimeout adaptiveTimeout,

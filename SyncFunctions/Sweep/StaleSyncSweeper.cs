@@ -18,7 +18,7 @@ public sealed record SweepResult(int Cleaned, IReadOnlyList<string> SyncIds);
 /// come here.
 /// </summary>
 public sealed partial class StaleSyncSweeper(
-    TenantLock tenantLock,
+    TableTenantLock tenantLock,
     SyncOperationStore operations,
     Telemetry.SyncMetrics metrics,
     SyncNotifier notifier,

@@ -18,7 +18,7 @@ namespace SyncFunctions.Telemetry;
 /// </summary>
 public static class TelemetryExtensions
 {
-    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
     {
         // The Azure SDK emits spans for its calls (storage, SignalR token requests) only when asked.
         AppContext.SetSwitch("Azure.Experimental.EnableActivitySource", true);

@@ -149,7 +149,7 @@ internal static class Faults
 
             var waited = sw.Elapsed;
             var locks = 0;
-            await foreach (var l in storage.Locks.QueryAsync<LockEntity>(e => e.RowKey == TenantLock.RowKey))
+            await foreach (var l in storage.Locks.QueryAsync<LockEntity>(e => e.RowKey == TableTenantLock.RowKey))
             {
                 if (l.PartitionKey.StartsWith("kill-", StringComparison.Ordinal))
                 {
@@ -315,7 +315,7 @@ internal static class Faults
             }
 
             var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>("face", SyncId.RowKey(id))).Value;
-            var lockLeft = await app.Http.GetAsync("/health/live") is { IsSuccessStatusCode: true } && (await storage.Locks.GetEntityIfExistsAsync<LockEntity>("face", TenantLock.RowKey)).HasValue;
+            var lockLeft = await app.Http.GetAsync("/health/live") is { IsSuccessStatusCode: true } && (await storage.Locks.GetEntityIfExistsAsync<LockEntity>("face", TableTenantLock.RowKey)).HasValue;
             var pass = settled && op.IsTerminal && !lockLeft && (op.Status != SyncStatus.Completed || op.FilesProcessed + op.FilesFailed == items) && (op.Status != SyncStatus.Failed || !string.IsNullOrEmpty(op.FailureReason));
             report.Add("faults", "Functions face: POST /SyncRun whose process dies is redelivered and resumes or fails, never runs twice", pass ? 1 : 0, pass ? "PASS" : "FAIL", "PASS",
                 $"deliveries {string.Join(", ", deliveries)}; sync {op.Status}{(op.FailureReason is null ? "" : $" ({op.FailureReason})")}, run attempt {op.RunAttempt}, {op.FilesProcessed}+{op.FilesFailed} of {items} items; lock left: {lockLeft}; ended {sw.Elapsed.TotalSeconds:F0} s after the kill");

@@ -46,7 +46,7 @@ internal static class Measures
             var syncId = await Api.TriggerOkAsync(client);
             var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(3));
             var seconds = sw.Elapsed.TotalSeconds;
-            while ((await locks.GetEntityIfExistsAsync<TableEntity>(tenant, TenantLock.RowKey)).HasValue && sw.Elapsed < TimeSpan.FromMinutes(4))
+            while ((await locks.GetEntityIfExistsAsync<TableEntity>(tenant, TableTenantLock.RowKey)).HasValue && sw.Elapsed < TimeSpan.FromMinutes(4))
             {
                 await Task.Delay(20);
             }
@@ -337,7 +337,7 @@ internal static class Measures
         while (sw.Elapsed < timeout)
         {
             var held = false;
-            await foreach (var _ in locks.QueryAsync<TableEntity>(e => e.RowKey == TenantLock.RowKey, maxPerPage: 1, select: ["RowKey"]))
+            await foreach (var _ in locks.QueryAsync<TableEntity>(e => e.RowKey == TableTenantLock.RowKey, maxPerPage: 1, select: ["RowKey"]))
             {
                 held = true;
                 break;

@@ -1,0 +1,36 @@
+using SyncFunctions.Configuration;
+using SyncFunctions.Connectors;
+using SyncFunctions.Locking;
+using SyncFunctions.Notifications;
+using SyncFunctions.Orchestration;
+using SyncFunctions.Realtime;
+using SyncFunctions.Security;
+using SyncFunctions.Storage;
+using SyncFunctions.Sweep;
+using SyncFunctions.Telemetry;
+
+namespace SyncFunctions;
+
+/// <summary>
+/// The app's services, one registration per capability: what the Functions worker registers in
+/// Program.cs and what SyncFunctions.LocalHost registers beside the Durable extension, so both hosts
+/// run the functions on the same services.
+/// </summary>
+public static class SyncFunctionsApp
+{
+    public static IHostApplicationBuilder AddSyncFunctions(this IHostApplicationBuilder builder)
+    {
+        builder.AddTelemetry();
+        builder.Services
+            .AddSyncOptions(builder.Configuration)
+            .AddSyncStorage(builder.Configuration)
+            .AddLocking()
+            .AddConnectors(builder.Configuration)
+            .AddOrchestration()
+            .AddSweep()
+            .AddRealtime(builder.Configuration)
+            .AddNotifications(builder.Configuration)
+            .AddSecurity(builder.Configuration, builder.Environment);
+        return builder;
+    }
+}
