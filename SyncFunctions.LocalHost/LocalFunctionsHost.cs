@@ -27,9 +27,10 @@ public static class LocalFunctionsHost
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (Exception e) when (e is OptionsValidationException || (e is InvalidOperationException && e.Source is "SyncFunctions" or "SyncFunctions.LocalHost" or "Microsoft.Extensions.Configuration.Binder"))
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
         {
-            // A bad setting or a function the host cannot serve: say which, without a stack trace.
+            // A bad or missing setting (the app's, or the Durable extension's storage connection), or a
+            // function the host cannot serve: say which, without a stack trace.
             await Console.Error.WriteLineAsync($"SyncFunctions cannot start: {e.Message}").ConfigureAwait(false);
             return 1;
         }
@@ -43,6 +44,7 @@ public static class LocalFunctionsHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddSyncConfigurationSources(builder.Environment, args);
         builder.Configuration.AddHostJson(HostJson.DefaultPath, DefaultSettings);
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection(HostJson.LoggingSection)); // host.json's log levels, as in Azure
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -60,10 +62,13 @@ public static class LocalFunctionsHost
         builder.Services.AddHostedService<TimerFunctions>();
         builder.Services.AddMvcCore(); // executes the IActionResults HTTP functions return, as the worker does
         configure?.Invoke(builder);
+        DefaultSweepSchedule(builder.Configuration);
+        DefaultStorage(builder.Configuration);
 
         var app = builder.Build();
         app.Services.ValidateSettings();
-        app.MapHttpFunctions(catalog);
+        var hub = LocalSignalRHub.MapIfNoService(app);
+        app.MapHttpFunctions(catalog, skip: hub.Shadows);
         return app;
     }
 
@@ -75,6 +80,30 @@ public static class LocalFunctionsHost
     {
         ["SYNC_TASK_HUB"] = "SyncFunctions",
     };
+
+    /// <summary>
+    /// Azurite when no storage is configured at all (the app's own default too). Not a low-priority
+    /// default like the others: a value under <c>AzureWebJobsStorage</c> would win over keyless
+    /// <c>AzureWebJobsStorage__accountName</c> settings in the extension.
+    /// </summary>
+    private static void DefaultStorage(ConfigurationManager configuration)
+    {
+        var storage = configuration.GetSection("AzureWebJobsStorage");
+        if (string.IsNullOrEmpty(storage.Value) && !storage.GetChildren().Any())
+        {
+            configuration["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
+        }
+    }
+
+    /// <summary>The sweep's timer: <c>SYNC_SWEEP_SCHEDULE</c> when set, else every <c>SYNC_CLEANUP_INTERVAL_SECONDS</c> (300).</summary>
+    private static void DefaultSweepSchedule(ConfigurationManager configuration)
+    {
+        if (string.IsNullOrEmpty(configuration["SYNC_SWEEP_SCHEDULE"]))
+        {
+            var seconds = configuration.GetValue("SYNC_CLEANUP_INTERVAL_SECONDS", 300);
+            configuration["SYNC_SWEEP_SCHEDULE"] = TimeSpan.FromSeconds(seconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
 
     /// <summary>The Function App: the assembly whose <c>[Function]</c> methods this host serves.</summary>
     public static Assembly FunctionAppAssembly => typeof(SyncFunctionsApp).Assembly;

@@ -1,8 +1,8 @@
+using SyncFunctions.Api;
 using SyncFunctions.Configuration;
 using SyncFunctions.Connectors;
-using SyncFunctions.Locking;
 using SyncFunctions.Notifications;
-using SyncFunctions.Orchestration;
+using SyncFunctions.Sync;
 using SyncFunctions.Realtime;
 using SyncFunctions.Security;
 using SyncFunctions.Storage;
@@ -24,13 +24,13 @@ public static class SyncFunctionsApp
         builder.Services
             .AddSyncOptions(builder.Configuration)
             .AddSyncStorage(builder.Configuration)
-            .AddLocking()
             .AddConnectors(builder.Configuration)
-            .AddOrchestration()
+            .AddSync()
             .AddSweep()
             .AddRealtime(builder.Configuration)
             .AddNotifications(builder.Configuration)
-            .AddSecurity(builder.Configuration, builder.Environment);
+            .AddSecurity(builder.Configuration, builder.Environment)
+            .AddApi();
         return builder;
     }
 }

@@ -77,20 +77,16 @@ param syncHeartbeatIntervalSeconds int = 30
 @minValue(0)
 param syncStaleAfterSeconds int = 0
 
-@description('SYNC_CLEANUP_INTERVAL_SECONDS: sweep interval of the local driver; keep it equal to syncSweepSchedule.')
+@description('SYNC_CLEANUP_INTERVAL_SECONDS: sweep interval where no schedule is set (the local host); keep it equal to syncSweepSchedule.')
 @minValue(1)
 param syncCleanupIntervalSeconds int = 300
 
 @description('SYNC_SWEEP_SCHEDULE: NCRONTAB schedule of the StaleSyncSweep timer function in Azure (every 5 minutes).')
 param syncSweepSchedule string = '0 */5 * * * *'
 
-@description('SYNC_QUEUE_TIMEOUT_SECONDS: how long a queued sync may wait for a worker.')
+@description('SYNC_QUEUE_TIMEOUT_SECONDS: how long a sync may hold its tenant\'s lock without having begun before another takes it over.')
 @minValue(1)
 param syncQueueTimeoutSeconds int = 900
-
-@description('SYNC_MAX_DEQUEUE_COUNT: deliveries of a run message before the sync fails (keep equal to host.json\'s maxDequeueCount).')
-@minValue(1)
-param syncMaxDequeueCount int = 5
 
 @description('SYNC_DEMO_TENANT: give this tenant a demo connector at start; empty in production.')
 param syncDemoTenant string = ''
@@ -110,7 +106,8 @@ var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 var signalRName = '${abbrs.signalRServiceSignalR}${resourceToken}'
 var communicationServiceName = '${abbrs.communicationServices}${resourceToken}'
 var deploymentContainerName = 'app-package'
-var runQueueName = 'sync-runs'
+// The Durable task hub (its queues, tables and lease blobs): the backend creates it on first start.
+var taskHubName = 'SyncFunctions'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -137,10 +134,6 @@ module storage 'core/storage/storage-account.bicep' = {
     tags: tags
     containers: [
       deploymentContainerName
-    ]
-    queues: [
-      runQueueName
-      '${runQueueName}-poison'
     ]
   }
 }
@@ -245,15 +238,11 @@ var appSettings = {
   SYNC_REQUEST_TIMEOUT_SECONDS: '30'
   SYNC_REQUEST_MAX_RETRIES: '6'
   SYNC_REQUEST_RETRY_DELAY_MILLISECONDS: '1000'
-  SYNC_WORKER_CONCURRENCY: '4'
   SYNC_ITEM_PARALLELISM: '4'
-  SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS: '0'
-  SYNC_MAX_DEQUEUE_COUNT: string(syncMaxDequeueCount)
   SYNC_PROGRESS_FLUSH_MILLISECONDS: '1000'
-  // The SyncRun trigger names the queue sync-runs, so no prefix in Azure.
+  // One app per storage account here: no table prefix. host.json names the task hub %SYNC_TASK_HUB%.
   SYNC_STORAGE_PREFIX: ''
-  // The Functions host drives the queue and the timer (FUNCTIONS_CUSTOMHANDLER_PORT says so too).
-  SYNC_DISABLE_LOCAL_DRIVERS: 'true'
+  SYNC_TASK_HUB: taskHubName
   SYNC_DEMO_TENANT: syncDemoTenant
   FOLDER_CONNECTOR_MAX_TEXT_BYTES: '1048576'
 }

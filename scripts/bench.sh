@@ -11,7 +11,8 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The fault scenarios run the app as real processes from its Release build output.
-dotnet build SyncFunctions/SyncFunctions.csproj -c Release --nologo -v quiet
+# The fault and memory scenarios run the app as real processes: the local host (the Function App's own
+# functions on the real Durable extension) from its Release build output.
+dotnet build SyncFunctions.LocalHost/SyncFunctions.LocalHost.csproj -c Release --nologo -v quiet
 dotnet build benchmarks/SyncFunctions.Benchmarks -c Release --nologo -v quiet
 exec dotnet benchmarks/SyncFunctions.Benchmarks/bin/Release/net10.0/SyncFunctions.Benchmarks.dll "${1:-all}"

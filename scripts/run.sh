@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the service locally: Azurite on its default ports with its data under .data/azurite (git-ignored),
 # MailDev (SMTP 1025, web and REST API on http://localhost:1080) to catch the sync summaries, then the
-# app on http://localhost:5080 with a 'demo' tenant whose 'demo' connector is configured.
+# Function App in SyncFunctions.LocalHost (the real Durable Functions extension, published to
+# artifacts/localhost) on http://localhost:5080 with a 'demo' tenant whose 'demo' connector is configured.
 # Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ if [ ! -x node_modules/.bin/azurite ] || [ ! -x node_modules/.bin/maildev ] || [
 fi
 
 echo "Building..."
-dotnet build SyncFunctions/SyncFunctions.csproj --configuration Release --nologo --verbosity quiet
+dotnet publish SyncFunctions.LocalHost/SyncFunctions.LocalHost.csproj --configuration Release --nologo --verbosity quiet --output artifacts/localhost
 
 mkdir -p .data/azurite .data/maildev .data/folders/sample
 [ -f .data/folders/sample/README.md ] || cp README.md .data/folders/sample/README.md
@@ -62,7 +63,7 @@ if [ -z "${ACS_EMAIL_ENDPOINT:-}" ]; then
   export SMTP_HOST="${SMTP_HOST:-127.0.0.1}" SMTP_PORT="${SMTP_PORT:-1025}"
   export SMTP_FROM_EMAIL="${SMTP_FROM_EMAIL:-syncfunctions@localhost.localdomain}" SMTP_FROM_NAME="${SMTP_FROM_NAME:-SyncFunctions (local)}"
 fi
-dotnet SyncFunctions/bin/Release/net10.0/SyncFunctions.dll --contentRoot "$root/SyncFunctions" --urls http://localhost:5080 &
+dotnet artifacts/localhost/SyncFunctions.LocalHost.dll --urls http://localhost:5080 &
 pids+=($!)
 
 for _ in $(seq 1 200); do port_busy 5080 && break; sleep 0.1; done

@@ -23,7 +23,8 @@ public sealed class InvocationBindings
 }
 
 /// <summary>
-/// Binds and checks a function's parameters. Every rule here is one the isolated worker applies; a
+/// Binds and checks a function's parameters (by position: reflection may hand out distinct
+/// ParameterInfo objects for one parameter when threads first ask at once). Every rule here is one the isolated worker applies; a
 /// parameter the local host cannot bind fails the start, naming the function, not its first call.
 /// </summary>
 public static class ParameterBinding
@@ -32,7 +33,7 @@ public static class ParameterBinding
     {
         foreach (var parameter in function.Method.GetParameters())
         {
-            if (parameter == function.TriggerParameter || parameter.ParameterType == typeof(CancellationToken))
+            if (parameter.Position == function.TriggerParameter.Position || parameter.ParameterType == typeof(CancellationToken))
             {
                 continue;
             }
@@ -41,8 +42,9 @@ public static class ParameterBinding
                 ? parameter.ParameterType.IsAssignableFrom(typeof(DurableTaskClient)) && function.Trigger is not (TriggerKind.Orchestration or TriggerKind.Entity)
                 : function.Trigger switch
                 {
-                    TriggerKind.Http => function.Route!.Contains('{' + parameter.Name, StringComparison.OrdinalIgnoreCase),
-                    TriggerKind.Orchestration => parameter == OrchestrationInputParameter(function),
+                    TriggerKind.Http => Microsoft.AspNetCore.Routing.Patterns.RoutePatternFactory.Parse(function.Route!).Parameters
+                        .Any(p => string.Equals(p.Name, parameter.Name, StringComparison.OrdinalIgnoreCase)),
+                    TriggerKind.Orchestration => parameter.Position == OrchestrationInputParameter(function)?.Position,
                     _ => false,
                 };
             if (!fine)
@@ -56,7 +58,7 @@ public static class ParameterBinding
 
     /// <summary>The worker's rule (OrchestrationInputConverter): the first parameter that is no binding and no cancellation token.</summary>
     public static ParameterInfo? OrchestrationInputParameter(HostedFunction function) =>
-        function.Method.GetParameters().FirstOrDefault(p => p != function.TriggerParameter
+        function.Method.GetParameters().FirstOrDefault(p => p.Position != function.TriggerParameter.Position
             && p.ParameterType != typeof(CancellationToken)
             && p.GetCustomAttribute<DurableClientAttribute>() is null);
 
@@ -67,7 +69,7 @@ public static class ParameterBinding
         for (var i = 0; i < parameters.Length; i++)
         {
             var parameter = parameters[i];
-            values[i] = parameter == function.TriggerParameter ? bindings.Trigger
+            values[i] = parameter.Position == function.TriggerParameter.Position ? bindings.Trigger
                 : parameter.ParameterType == typeof(CancellationToken) ? bindings.Cancellation
                 : parameter.GetCustomAttribute<DurableClientAttribute>() is not null ? bindings.Client
                 : function.Trigger == TriggerKind.Orchestration ? bindings.OrchestrationInput

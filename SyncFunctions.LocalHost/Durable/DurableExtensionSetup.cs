@@ -19,7 +19,19 @@ public static class DurableExtensionSetup
     public static WebApplicationBuilder AddDurableExtension(this WebApplicationBuilder builder, FunctionCatalog catalog)
     {
         // The extension speaks its isolated protocol (entity queue, local gRPC endpoint) only for this runtime.
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated" });
+        // It takes a CONTAINER_NAME variable (some CI sandboxes set one) for a Linux Consumption container and
+        // then echoes every event to the console; this host is never one.
+        // The backend's worker id names the owner of each control-queue partition. By default it is the
+        // machine name, which every local host on one machine shares: two of them would both own every
+        // partition and process one entity's operations at once (two syncs of a tenant, seen by the
+        // benchmark's racing triggers). The extension takes a unique id from these two settings.
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
+            ["CONTAINER_NAME"] = "",
+            ["WEBSITE_CURRENT_STAMPNAME"] = "localhost",
+            ["RoleInstanceId"] = $"{Environment.MachineName}-{Environment.ProcessId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}",
+        });
         builder.Host.ConfigureWebJobs(webJobs =>
         {
             webJobs.AddAzureStorageCoreServices();

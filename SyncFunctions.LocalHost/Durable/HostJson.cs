@@ -13,6 +13,9 @@ public static class HostJson
     public const string FileName = "host.json";
     private const string WebJobsRoot = "AzureWebJobs";
 
+    /// <summary>host.json's <c>logging</c> section (its <c>logLevel</c> reads as the logging configuration's <c>LogLevel</c>).</summary>
+    public const string LoggingSection = WebJobsRoot + ":logging";
+
     public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, FileName);
 
     /// <param name="defaults">Settings host.json refers to, at the same lowest priority.</param>

@@ -11,10 +11,11 @@ namespace SyncFunctions.LocalHost.Http;
 /// </summary>
 public static class HttpFunctionEndpoints
 {
-    public static WebApplication MapHttpFunctions(this WebApplication app, FunctionCatalog catalog)
+    /// <param name="skip">Functions whose route an endpoint of the host's own answers instead (the in-process SignalR hub's negotiate).</param>
+    public static WebApplication MapHttpFunctions(this WebApplication app, FunctionCatalog catalog, Func<HostedFunction, bool>? skip = null)
     {
         var prefix = HostJson.RoutePrefix(app.Configuration).Trim('/');
-        foreach (var function in catalog.OfKind(TriggerKind.Http))
+        foreach (var function in catalog.OfKind(TriggerKind.Http).Where(f => skip?.Invoke(f) != true))
         {
             var pattern = "/" + string.Join('/', new[] { prefix, function.Route!.Trim('/') }.Where(s => s.Length > 0));
             RequestDelegate handler = context => InvokeAsync(function, context);

@@ -208,7 +208,7 @@ public sealed class ConnectionEndpointsTests(ConnectionEndpointsTests.AppFixture
     }
 
     /// <summary>The app with one more connector, one that takes a secret (demo and folder take none).</summary>
-    private WebApplicationFactory<Program> VaultApp => fixture.VaultApp;
+    private SyncApp VaultApp => fixture.VaultApp;
 
     /// <summary>A dev token signed with the test key, as POST /api/dev/token would issue it.</summary>
     private static string DevToken(string tenant) =>
@@ -237,19 +237,18 @@ public sealed class ConnectionEndpointsTests(ConnectionEndpointsTests.AppFixture
         public SyncApp App { get; private set; } = null!;
 
         /// <summary>The same app settings and storage, plus the vault connector.</summary>
-        public WebApplicationFactory<Program> VaultApp { get; private set; } = null!;
+        public SyncApp VaultApp { get; private set; } = null!;
 
         public async Task InitializeAsync()
         {
             App = await SyncApp.StartAsync();
-            VaultApp = App.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IConnector, VaultConnector>()));
+            VaultApp = await SyncApp.StartAsync(prefix: App.Prefix, services: s => s.AddSingleton<IConnector, VaultConnector>());
         }
 
-        public Task DisposeAsync()
+        public async Task DisposeAsync()
         {
-            VaultApp.Dispose();
-            App.Dispose();
-            return Task.CompletedTask;
+            await VaultApp.DisposeAsync();
+            await App.DisposeAsync();
         }
     }
 }

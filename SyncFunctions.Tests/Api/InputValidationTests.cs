@@ -363,7 +363,7 @@ public sealed class InputValidationTests(SharedSyncApp fixture) : IClassFixture<
         Assert.Equal(JsonValueKind.Null, status.GetProperty("latest_sync").ValueKind);
         var history = await (await client.GetAsync("/api/v1/sync/history")).JsonAsync();
         Assert.Empty(history.GetProperty("items").EnumerateArray());
-        Assert.Null(await App.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(tenant, CancellationToken.None));
+        Assert.Null(await App.LockOfAsync(tenant));
     }
 
     /// <summary>Reads the connections table itself: no row under the tenant, whatever its key looks like.</summary>

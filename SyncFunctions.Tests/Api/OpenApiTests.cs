@@ -81,18 +81,28 @@ public sealed class OpenApiTests(SharedSyncApp fixture) : IClassFixture<SharedSy
         Assert.True(trigger.TryGetProperty("expected_duration_seconds", out _));
     }
 
+    /// <summary>
+    /// The document is kept beside the functions (Api/openapi.json): every operation it lists is an HTTP
+    /// function's route and method, and every API function is in it, but for the ones it leaves out on
+    /// purpose (the dashboard, the document itself, the catch-all 404, the development token and the
+    /// SignalR negotiate, which issue 16 adds).
+    /// </summary>
     [Fact]
-    public async Task Scalar_InDevelopment_ServesTheReferenceWithoutACdn()
+    public async Task Document_AndTheHttpFunctions_NameTheSameOperations()
     {
         using var client = fixture.App.CreateClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+        var documented = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => $"{op.Name.ToUpperInvariant()} {path.Name}"))
+            .Order(StringComparer.Ordinal).ToList();
 
-        var response = await client.GetAsync("/scalar/");
-        var page = await response.Content.ReadAsStringAsync();
+        string[] undocumented = ["Dashboard", "DashboardFiles", "OpenApiDocument", "ApiNotFound", "IssueDevToken", "NegotiateLiveProgress"];
+        var functions = SyncFunctions.LocalHost.Catalog.FunctionCatalog.Load(typeof(SyncFunctions.SyncFunctionsApp).Assembly)
+            .OfKind(SyncFunctions.LocalHost.Catalog.TriggerKind.Http)
+            .Where(f => !undocumented.Contains(f.Name))
+            .SelectMany(f => f.HttpMethods.Select(m => $"{m.ToUpperInvariant()} /{f.Route}"))
+            .Order(StringComparer.Ordinal).ToList();
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("scalar.js", page, StringComparison.Ordinal);
-        Assert.DoesNotContain("cdn.jsdelivr.net", page, StringComparison.Ordinal);
-        Assert.DoesNotContain("fonts.scalar.com", page, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/scalar/scalar.js")).StatusCode);
+        Assert.Equal(functions, documented);
     }
 }

@@ -176,18 +176,18 @@ public sealed class TenantIsolationTests(SharedSyncApp fixture) : IClassFixture<
     [Fact]
     public async Task OtherTenant_CancellingAnActiveSync_Gets404AndLeavesItActive()
     {
-        // No local worker: the sync stays queued, so the refused cancel has something it could break.
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        // The connector hangs: the sync stays running, so the refused cancel has something it could break.
+        await using var app = await SyncApp.StartAsync();
         var ownerTenant = SyncApp.NewTenant("owner");
         using var owner = await app.ClientForAsync(ownerTenant);
-        await owner.PutConnectionAsync("demo", new { items = 5 });
+        await owner.PutConnectionAsync("demo", new { items = 5, hang_after = 0 });
         var syncId = await owner.TriggerAsync();
         using var other = await app.ClientForAsync(SyncApp.NewTenant("other"));
 
         await ProblemAssert.AssertProblemAsync(await other.PostAsync($"/api/v1/sync/{syncId}/cancel", null), HttpStatusCode.NotFound);
 
-        Assert.Equal("queued", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
-        Assert.NotNull(await app.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(ownerTenant, CancellationToken.None));
+        Assert.Equal("running", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
+        Assert.NotNull(await app.LockOfAsync(ownerTenant));
         var cancelled = await owner.PostAsync($"/api/v1/sync/{syncId}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         Assert.Equal("cancelled", (await cancelled.JsonAsync()).GetProperty("status").GetString());
@@ -196,15 +196,12 @@ public sealed class TenantIsolationTests(SharedSyncApp fixture) : IClassFixture<
     [Fact]
     public async Task OtherTenant_Cleanup_LeavesAnotherTenantsStuckSyncAlone()
     {
-        // No local worker and a clock the test moves: the owner's sync is stuck in the queue, past
-        // SYNC_QUEUE_TIMEOUT_SECONDS, so any cleanup that reached it would fail it.
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
-        using var owner = await app.ClientForAsync(SyncApp.NewTenant("owner"));
-        await owner.PutConnectionAsync("demo", new { items = 5 });
-        var syncId = await owner.TriggerAsync();
+        // The owner's sync stopped heartbeating ten minutes ago, so any cleanup that reached it would fail it.
+        await using var app = await SyncApp.StartAsync();
+        var ownerTenant = SyncApp.NewTenant("owner");
+        using var owner = await app.ClientForAsync(ownerTenant);
+        var syncId = await app.LeaveAHolderAsync(ownerTenant, heartbeatAge: TimeSpan.FromMinutes(10));
         using var other = await app.ClientForAsync(SyncApp.NewTenant("other"));
-        clock.Advance(TimeSpan.FromSeconds(901));
 
         var response = await other.PostAsync("/api/v1/sync/cleanup", null);
 
@@ -212,7 +209,7 @@ public sealed class TenantIsolationTests(SharedSyncApp fixture) : IClassFixture<
         var cleanup = await response.JsonAsync();
         Assert.Equal(0, cleanup.GetProperty("cleaned").GetInt32());
         Assert.Empty(cleanup.GetProperty("sync_ids").EnumerateArray());
-        Assert.Equal("queued", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
+        Assert.Equal("running", (await owner.GetSyncAsync(syncId)).GetProperty("status").GetString());
 
         // The owner's own cleanup does reach it.
         var own = await (await owner.PostAsync("/api/v1/sync/cleanup", null)).JsonAsync();

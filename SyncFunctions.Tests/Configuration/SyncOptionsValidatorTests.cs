@@ -49,7 +49,7 @@ public sealed class SyncOptionsValidatorTests
 
     [Theory]
     [InlineData("SYNC_HEARTBEAT_INTERVAL_SECONDS", "0")]
-    [InlineData("SYNC_WORKER_CONCURRENCY", "many")]
+    [InlineData("SYNC_ITEM_PARALLELISM", "many")]
     [InlineData("SYNC_MAX_TIMEOUT_SECONDS", "-1")]
     public async Task Start_WithABadVariable_ExitsWithAMessageNamingIt(string variable, string value)
     {
@@ -61,13 +61,13 @@ public sealed class SyncOptionsValidatorTests
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SyncFunctions.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SyncFunctions.LocalHost.dll"));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
         start.Environment["SYNC_STORAGE_PREFIX"] = SyncApp.NewPrefix();
-        start.Environment["SYNC_DISABLE_LOCAL_DRIVERS"] = "true";
+        start.Environment["SYNC_TASK_HUB"] = SyncApp.NewPrefix() + "hub";
         start.Environment[variable] = value;
 
         using var process = Process.Start(start)!;

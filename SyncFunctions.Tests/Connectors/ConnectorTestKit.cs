@@ -76,9 +76,8 @@ public sealed class ConnectorAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => App = await SyncApp.StartAsync(ConnectorTestKit.Settings());
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        App.Dispose();
-        return Task.CompletedTask;
+        await App.DisposeAsync();
     }
 }

@@ -11,10 +11,9 @@ public sealed class DemoConnectorTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _app = await SyncApp.StartAsync();
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        _app.Dispose();
-        return Task.CompletedTask;
+        await _app.DisposeAsync();
     }
 
     [Fact]

@@ -26,11 +26,10 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         await _client.PutConnectionAsync("folder", new { path = "docs" });
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _client.Dispose();
-        _app.Dispose();
-        return Task.CompletedTask;
+        await _app.DisposeAsync();
     }
 
     [Fact]
@@ -185,7 +184,7 @@ public sealed class FolderConnectorTests : IAsyncLifetime
         Assert.Equal("connector_error", connector.GetProperty("failure_reason").GetString());
         // The run releases the tenant just after writing its end state.
         await Eventually.MatchAsync(
-            () => _app.Get<SyncFunctions.Locking.TableTenantLock>().GetAsync(_tenant, CancellationToken.None), l => l is null, "the tenant lock to be released");
+            () => _app.LockOfAsync(_tenant), l => l is null, "the tenant lock to be released");
     }
 
     [Fact]

@@ -177,13 +177,11 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
     }
 
     [Fact]
-    public void Snapshot_Storage_HasTheRunQueuesAndTheDeploymentContainer()
+    public void Snapshot_Storage_HasTheDeploymentContainerAndLeavesTheTaskHubToTheDurableBackend()
     {
         var storageName = (string)Single(infra.WithUser, StorageAccounts)["name"]!;
 
-        Assert.Equal(
-            [$"{storageName}/default/sync-runs", $"{storageName}/default/sync-runs-poison"],
-            Resources(infra.WithUser).Where(r => Type(r) == "Microsoft.Storage/storageAccounts/queueServices/queues").Select(r => (string)r["name"]!).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(Resources(infra.WithUser), r => Type(r) == "Microsoft.Storage/storageAccounts/queueServices/queues");
         Assert.Equal(
             [$"{storageName}/default/app-package"],
             Resources(infra.WithUser).Where(r => Type(r) == "Microsoft.Storage/storageAccounts/blobServices/containers").Select(r => (string)r["name"]!));
@@ -236,7 +234,8 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         Assert.Equal(Id(plan), (string?)site["properties"]!["serverFarmId"]);
         Assert.Equal("UserAssigned", (string?)site["identity"]!["type"]);
         Assert.Equal([identityId], site["identity"]!["userAssignedIdentities"]!.AsObject().Select(p => p.Key));
-        Assert.Equal("custom", (string?)config["runtime"]!["name"]);
+        Assert.Equal("dotnet-isolated", (string?)config["runtime"]!["name"]);
+        Assert.Equal("10.0", (string?)config["runtime"]!["version"]);
         Assert.Equal(2048, (int)config["scaleAndConcurrency"]!["instanceMemoryMB"]!);
         Assert.Equal(100, (int)config["scaleAndConcurrency"]!["maximumInstanceCount"]!);
 
@@ -280,7 +279,7 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         Assert.Equal(InfraTemplate.AuthAuthority, settings["AUTH_AUTHORITY"]);
         Assert.Equal(InfraTemplate.AuthAudience, settings["AUTH_AUDIENCE"]);
         Assert.Equal("0 */5 * * * *", settings["SYNC_SWEEP_SCHEDULE"]);
-        Assert.Equal("true", settings["SYNC_DISABLE_LOCAL_DRIVERS"]);
+        Assert.Equal("SyncFunctions", settings["SYNC_TASK_HUB"]);
     }
 
     [Fact]
@@ -289,10 +288,9 @@ public sealed partial class InfraTemplateTests(InfraTemplate infra) : IClassFixt
         // Left out on purpose, as main.bicep says: the storage connection string (keyless settings
         // instead), the SignalR access-key connection string (the identity instead), development-only
         // and local-only variables, and SMTP (e-mail goes through Communication Services in Azure).
-        // FUNCTIONS_CUSTOMHANDLER_PORT is set by the Functions host itself.
         // Telemetry goes to Application Insights there, so neither OTLP nor the console exporter is set.
         // SYNC_DASHBOARD_URL defaults to https://{WEBSITE_HOSTNAME}/ there, which App Service sets.
-        string[] notInAzure = ["AzureWebJobsStorage", "SYNC_DASHBOARD_URL", "FUNCTIONS_CUSTOMHANDLER_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "SYNC_TELEMETRY_CONSOLE", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
+        string[] notInAzure = ["AzureWebJobsStorage", "ASPNETCORE_URLS", "SYNC_DASHBOARD_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "SYNC_TELEMETRY_CONSOLE", "AZURE_SIGNALR_CONNECTION_STRING", "AUTH_DEV_SIGNING_KEY", "SYNC_LOCAL_SETTINGS_FILE", "FOLDER_CONNECTOR_ROOT"];
         var readme = File.ReadAllText(Path.Combine(infra.RepoRoot, "README.md"));
         var configuration = readme[readme.IndexOf("## Configuration", StringComparison.Ordinal)..];
         configuration = configuration[..configuration.IndexOf("\n## ", 1, StringComparison.Ordinal)];

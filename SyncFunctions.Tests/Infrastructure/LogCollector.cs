@@ -50,7 +50,11 @@ public sealed class LogCollector : ILoggerProvider, ISupportExternalScope
                     }
                 },
                 scope);
-            owner._entries.Enqueue(new LogEntry(formatter(state, exception), scope));
+            // Some of the WebJobs host's own messages format to nothing.
+            if (formatter(state, exception) is { } message)
+            {
+                owner._entries.Enqueue(new LogEntry(message, scope));
+            }
         }
     }
 }

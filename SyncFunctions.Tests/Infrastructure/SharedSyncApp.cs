@@ -1,15 +1,11 @@
 namespace SyncFunctions.Tests.Infrastructure;
 
-/// <summary>One app for a whole test class (its tests keep apart by tenant id): IClassFixture&lt;SharedSyncApp&gt;.</summary>
+/// <summary>One app (its own task hub) for a whole test class, whose tests keep apart by tenant id: IClassFixture&lt;SharedSyncApp&gt;.</summary>
 public sealed class SharedSyncApp : IAsyncLifetime
 {
     public SyncApp App { get; private set; } = null!;
 
     public async Task InitializeAsync() => App = await SyncApp.StartAsync();
 
-    public Task DisposeAsync()
-    {
-        App.Dispose();
-        return Task.CompletedTask;
-    }
+    public async Task DisposeAsync() => await App.DisposeAsync();
 }

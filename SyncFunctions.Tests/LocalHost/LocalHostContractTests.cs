@@ -14,9 +14,9 @@ namespace SyncFunctions.Tests.LocalHost;
 /// </summary>
 public sealed class LocalHostContractTests : IAsyncLifetime
 {
-    private LocalHostApp _host = null!;
+    private SyncApp _host = null!;
 
-    public async Task InitializeAsync() => _host = await LocalHostApp.StartAsync(functionApp: typeof(ProbeFunctions).Assembly);
+    public async Task InitializeAsync() => _host = await SyncApp.StartAsync(functionApp: typeof(ProbeFunctions).Assembly);
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 

@@ -5,14 +5,14 @@ using SyncFunctions.Tests.Infrastructure;
 namespace SyncFunctions.Tests.Locking;
 
 /// <summary>The TenantLock entity on the real Durable engine: its operations serialized, each naming its sync.</summary>
-public sealed class TenantLockTests(SharedLocalHost shared) : IClassFixture<SharedLocalHost>
+public sealed class TenantLockTests(SharedSyncApp shared) : IClassFixture<SharedSyncApp>
 {
     private static readonly DateTimeOffset At = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task Acquire_WhenTwentySyncsRace_GivesTheTenantToOneOfThem()
     {
-        var client = await shared.Host.DurableClientAsync();
+        var client = await shared.App.DurableClientAsync();
         var tenant = SyncApp.NewTenant();
         var syncs = Enumerable.Range(0, 20).Select(i => $"sync-{i:D2}").ToList();
 
@@ -26,7 +26,7 @@ public sealed class TenantLockTests(SharedLocalHost shared) : IClassFixture<Shar
     [Fact]
     public async Task Release_ByAnotherSync_KeepsTheLock_AndByTheHolder_FreesIt()
     {
-        var client = await shared.Host.DurableClientAsync();
+        var client = await shared.App.DurableClientAsync();
         var tenant = SyncApp.NewTenant();
         await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest("holder", At));
         await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Release), "replaced-sync");
@@ -41,7 +41,7 @@ public sealed class TenantLockTests(SharedLocalHost shared) : IClassFixture<Shar
     [Fact]
     public async Task TakeOver_FromTheHolderItNames_MovesTheLock()
     {
-        var client = await shared.Host.DurableClientAsync();
+        var client = await shared.App.DurableClientAsync();
         var tenant = SyncApp.NewTenant();
         await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest("stuck", At));
         await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.TakeOver), new LockTakeover("stuck", "successor", At.AddMinutes(10)));

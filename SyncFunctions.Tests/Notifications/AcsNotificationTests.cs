@@ -26,7 +26,7 @@ public sealed class AcsNotificationTests : IAsyncLifetime
     {
         foreach (var app in _apps)
         {
-            app.Dispose();
+            await app.DisposeAsync();
         }
 
         await _acs.DisposeAsync();
@@ -89,12 +89,13 @@ public sealed class AcsNotificationTests : IAsyncLifetime
     public async Task SendAsync_WhenAcsAnswers503_RetriesWithDoublingBackoffOnTheClock()
     {
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await StartAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true", ["SYNC_NOTIFICATION_RETRY_SECONDS"] = "10" });
+        var app = await StartAsync(new() { ["SYNC_NOTIFICATION_RETRY_SECONDS"] = "10" });
         _acs.FailNextSends(2);
         var tenant = SyncApp.NewTenant();
         var ended = await NotificationTestData.InsertEndedSyncAsync(app, tenant, _clock.GetUtcNow());
 
-        await app.Get<SyncNotifier>().OnSyncEndedAsync(ended, None);
+        // The send waits its backoffs on the test's clock, so it runs while the clock is moved below.
+        var sending = app.Get<SyncNotifier>().NotifyAsync(ended, None);
         var operation = await Eventually.MatchAsync(
             async () =>
             {
@@ -108,6 +109,7 @@ public sealed class AcsNotificationTests : IAsyncLifetime
             },
             o => o?.NotificationStatus == NotificationStatus.Sent,
             "the e-mail to be sent after two refusals");
+        await sending;
 
         Assert.Equal(3, operation!.NotificationAttempts);
         Assert.Null(operation.NotificationError);
@@ -122,12 +124,13 @@ public sealed class AcsNotificationTests : IAsyncLifetime
     public async Task SendAsync_WhenEveryAttemptIsRefused_GivesUpAfterMaxAttemptsAndRecordsTheLastError()
     {
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await StartAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true", ["SYNC_NOTIFICATION_MAX_ATTEMPTS"] = "3" });
+        var app = await StartAsync(new() { ["SYNC_NOTIFICATION_MAX_ATTEMPTS"] = "3" });
         _acs.FailNextSends(100);
         var tenant = SyncApp.NewTenant();
         var ended = await NotificationTestData.InsertEndedSyncAsync(app, tenant, _clock.GetUtcNow(), SyncStatus.Failed);
 
-        await app.Get<SyncNotifier>().OnSyncEndedAsync(ended, None);
+        // The send waits its backoffs on the test's clock, so it runs while the clock is moved below.
+        var sending = app.Get<SyncNotifier>().NotifyAsync(ended, None);
         var operation = await Eventually.MatchAsync(
             async () =>
             {
@@ -141,6 +144,7 @@ public sealed class AcsNotificationTests : IAsyncLifetime
             },
             o => o?.NotificationStatus == NotificationStatus.Failed,
             "the e-mail to be given up");
+        await sending;
 
         Assert.Equal(3, _acs.Sends.Count);
         Assert.Equal(3, operation!.NotificationAttempts);

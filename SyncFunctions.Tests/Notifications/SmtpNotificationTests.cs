@@ -24,14 +24,12 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _mail = await MailDevServer.GetAsync();
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         foreach (var app in _apps)
         {
-            app.Dispose();
+            await app.DisposeAsync();
         }
-
-        return Task.CompletedTask;
     }
 
     [Fact]
@@ -109,12 +107,12 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
     public async Task Sweep_WhenItFailsAStaleSync_MailsTheTriggerOnce()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await StartAppAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
+        var app = await StartAppAsync(new() { }, clock);
         var tenant = SyncApp.NewTenant();
         var syncId = await StartRunningSyncAsync(app, tenant, clock);
 
         clock.Advance(TimeSpan.FromSeconds(91));
-        var result = await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
+        var result = await app.SweepAsync();
 
         Assert.Equal([syncId], result.SyncIds);
         var mail = Assert.Single(await _mail.WaitForMailsAsync(tenant));
@@ -123,7 +121,7 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
         Assert.Contains("No heartbeat for 91 s", mail.GetProperty("text").GetString(), StringComparison.Ordinal);
         await Eventually.MatchAsync(() => app.Get<SyncOperationStore>().GetAsync(tenant, syncId, None), o => o?.NotificationStatus == "sent", "the e-mail to be recorded");
 
-        await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
+        await app.SweepAsync();
         Assert.Single(await _mail.MailsForAsync(tenant));
     }
 
@@ -148,14 +146,14 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
     [Fact]
     public async Task OnSyncEndedAsync_WhenTwoInstancesRaceForOneSync_SendsOneMail()
     {
-        var first = await StartAppAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
-        var second = await StartAppAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, prefix: first.Prefix);
+        var first = await StartAppAsync(new() { });
+        var second = await StartAppAsync(new() { }, prefix: first.Prefix);
         var tenant = SyncApp.NewTenant();
         var ended = await NotificationTestData.InsertEndedSyncAsync(first, tenant, DateTimeOffset.UtcNow);
 
         // Both instances, several times each, as a retried end, a redelivery and the sweep might.
         await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
-            (i % 2 == 0 ? first : second).Get<SyncNotifier>().OnSyncEndedAsync(ended, None)));
+            (i % 2 == 0 ? first : second).Get<SyncNotifier>().NotifyAsync(ended, None)));
 
         await Eventually.MatchAsync(() => first.Get<SyncOperationStore>().GetAsync(tenant, ended.SyncId, None), o => o?.NotificationStatus == "sent", "the e-mail to be sent");
         await Eventually.MatchAsync(() => first.Get<NotificationClaimStore>().GetAsync(tenant, ended.SyncId, None), c => c is null, "the claim to be deleted");
@@ -163,7 +161,7 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
         Assert.Contains("Report &lt;Q3&gt;.pdf</strong>: Unreadable &amp; damaged", mail.GetProperty("html").GetString(), StringComparison.Ordinal);
 
         // Late calls after the send find the outcome and send nothing.
-        await second.Get<SyncNotifier>().OnSyncEndedAsync(ended, None);
+        await second.Get<SyncNotifier>().NotifyAsync(ended, None);
         await Eventually.MatchAsync(() => second.Get<NotificationClaimStore>().GetAsync(tenant, ended.SyncId, None), c => c is null, "the late claim to be dropped");
         Assert.Single(await _mail.MailsForAsync(tenant));
     }
@@ -172,25 +170,23 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
     public async Task RecoverAsync_WhenASenderDiedAfterClaiming_SendsTheMailOnceAfterTheLeaseExpires()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await StartAppAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
+        var app = await StartAppAsync(new() { }, clock);
         var tenant = SyncApp.NewTenant();
         var ended = await NotificationTestData.InsertEndedSyncAsync(app, tenant, clock.GetUtcNow());
         // The claim a dead instance left behind: inserted, never sent, never renewed.
         var claims = app.Get<NotificationClaimStore>();
         Assert.NotNull(await claims.TryInsertAsync(tenant, ended.SyncId, "dead-instance", None));
-        var sweeper = app.Get<StaleSyncSweeper>();
-
-        await sweeper.SweepAsync(tenant, None);
+        await app.SweepAsync(tenant);
         Assert.Equal("dead-instance", (await claims.GetAsync(tenant, ended.SyncId, None))?.Owner); // its lease is still running
 
         clock.Advance(NotificationClaimStore.Lease);
-        await sweeper.SweepAsync(tenant, None);
+        await app.SweepAsync(tenant);
 
         await Eventually.MatchAsync(() => app.Get<SyncOperationStore>().GetAsync(tenant, ended.SyncId, None), o => o?.NotificationStatus == "sent", "the e-mail to be sent");
         Assert.Single(await _mail.WaitForMailsAsync(tenant));
         await Eventually.MatchAsync(() => claims.GetAsync(tenant, ended.SyncId, None), c => c is null, "the claim to be deleted");
         clock.Advance(NotificationClaimStore.Lease);
-        await sweeper.SweepAsync(tenant, None);
+        await app.SweepAsync(tenant);
         Assert.Single(await _mail.MailsForAsync(tenant));
         Assert.Contains(app.Logs.Lines, l => l.StartsWith($"Sync {ended.SyncId} of tenant {tenant}: took over its e-mail from dead-instance", StringComparison.Ordinal));
     }
@@ -199,7 +195,7 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
     public async Task Sweep_WhenAnEndedSyncStillHoldsItsLockUnnotified_ClaimsAndSendsItsMail()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await StartAppAsync(new() { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
+        var app = await StartAppAsync(new() { }, clock);
         var tenant = SyncApp.NewTenant();
         var syncId = await StartRunningSyncAsync(app, tenant, clock);
         // Its ender died between the end write and the claim: ended, unclaimed, the lock still held.
@@ -207,9 +203,9 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
         SyncOperationStore.MarkEnded(operation, SyncStatus.Completed, null, null, clock.GetUtcNow());
         await app.Get<SyncOperationStore>().ReplaceAsync(operation, None);
 
-        await app.Get<StaleSyncSweeper>().SweepAsync(null, None);
+        await app.SweepAsync();
 
-        Assert.Null(await app.Get<TableTenantLock>().GetAsync(tenant, None));
+        await Eventually.MatchAsync(() => app.LockOfAsync(tenant), l => l is null, "the sweep to free the lock");
         var mail = Assert.Single(await _mail.WaitForMailsAsync(tenant));
         Assert.Equal($"Sync succeeded: demo (tenant {tenant})", mail.GetProperty("subject").GetString());
     }
@@ -246,8 +242,9 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
         var now = clock.GetUtcNow();
         var syncId = SyncId.New(now);
         var deadline = now + TimeSpan.FromSeconds(options.MaxTimeoutSeconds);
-        var tenantLock = app.Get<TableTenantLock>();
-        var lease = Assert.IsType<LockAcquisition.Acquired>(await tenantLock.AcquireAsync(tenant, syncId, deadline, (_, _, _) => Task.FromResult(false), None)).Lease;
+        var durable = await app.DurableClientAsync();
+        await durable.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest(syncId, now));
+        await Eventually.MatchAsync(() => app.LockOfAsync(tenant), l => l?.HolderSyncId == syncId, "the sync to hold the lock");
         var operation = new SyncOperationEntity
         {
             SyncId = syncId,
@@ -261,13 +258,9 @@ public sealed class SmtpNotificationTests : IAsyncLifetime
             ExpectedDurationSeconds = options.MaxTimeoutSeconds,
             DeadlineAt = deadline,
             ProgressStage = SyncStage.ProcessingFiles,
-            RunOwner = "test-worker/1",
-            RunAttempt = 1,
-            RunLeaseExpiresAt = now + options.StaleAfter,
         };
         operation.WriteConnectorProgress([new ConnectorProgress { Connector = "demo", Status = SyncStatus.Running, Stage = SyncStage.ProcessingFiles }]);
         await app.Get<SyncOperationStore>().InsertAsync(operation, None);
-        await tenantLock.RenewAsync(lease, deadline, None);
         return syncId;
     }
 }

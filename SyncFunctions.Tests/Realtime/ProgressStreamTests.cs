@@ -27,7 +27,7 @@ public sealed class ProgressStreamTests
     [Fact]
     public async Task Stream_DuringASync_SendsEveryEventNamedAndNumberedAndClosesAfterComplete()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 40, item_delay_ms = 20 });
@@ -58,7 +58,7 @@ public sealed class ProgressStreamTests
     [Fact]
     public async Task Stream_ResumedWithLastEventId_SendsExactlyTheEventsAfterIt()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 12 });
@@ -80,8 +80,8 @@ public sealed class ProgressStreamTests
     [Fact]
     public async Task Stream_OpenedOnAnotherInstance_SeesEveryDurableEventOfTheRun()
     {
-        using var runner = await SyncApp.StartAsync();
-        using var reader = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, prefix: runner.Prefix);
+        await using var runner = await SyncApp.StartAsync();
+        await using var reader = await SyncApp.StartAsync(new Dictionary<string, string?> { }, prefix: runner.Prefix);
         var tenant = SyncApp.NewTenant();
         using var runnerClient = await runner.ClientForAsync(tenant);
         using var readerClient = await reader.ClientForAsync(tenant);
@@ -103,7 +103,7 @@ public sealed class ProgressStreamTests
         // The clock only moves as the test says, and never as far as one poll: every event after the first read
         // can only reach the stream through the run's own wake-ups.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_STREAM_POLL_MILLISECONDS"] = "60000" }, clock);
+        await using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_STREAM_POLL_MILLISECONDS"] = "60000" }, clock);
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 4, item_delay_ms = 1000 });
@@ -129,7 +129,7 @@ public sealed class ProgressStreamTests
     [Fact]
     public async Task Stream_OfAnotherTenantsSync_Returns404AndNoEvents()
     {
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        await using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { });
         using var owner = await app.ClientForAsync(SyncApp.NewTenant());
         using var stranger = await app.ClientForAsync(SyncApp.NewTenant());
         await owner.PutConnectionAsync("demo", new { items = 3 });
@@ -144,7 +144,7 @@ public sealed class ProgressStreamTests
     [Fact]
     public async Task Stream_WithTheTokenInTheQuery_IsAcceptedAsEventSourceSendsIt()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 3 });
@@ -164,14 +164,16 @@ public sealed class ProgressStreamTests
     public async Task Stream_WhileNothingHappens_SendsKeepAliveComments()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" }, clock);
+        await using var app = await SyncApp.StartAsync(clock: clock);
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
-        await client.PutConnectionAsync("demo", new { items = 3 });
-        var syncId = await client.TriggerAsync(); // stays queued: no worker
+        await client.PutConnectionAsync("demo", new { items = 3, hang_after = 0 });
+        var syncId = await client.TriggerAsync(); // stays running: its connector hangs
         using var stream = await OpenAsync(client, syncId);
         using var cancel = new CancellationTokenSource(Bound);
-        var reading = stream.ReadAsync(cancel.Token);
+        var started = await stream.ReadAsync(cancel.Token);
+        Assert.Equal("started", started?.Type);
+        var reading = ReadOnAsync(stream, cancel.Token); // a stage change may come; then only comments
 
         await Eventually.MatchAsync(
             () =>
@@ -183,7 +185,21 @@ public sealed class ProgressStreamTests
             "a keep-alive comment");
 
         Assert.Equal(": keep-alive", stream.Comments[0]);
-        Assert.False(reading.IsCompleted);
+        Assert.False(reading.IsCompleted, "the stream of a running sync stays open");
         await cancel.CancelAsync();
+
+        static async Task ReadOnAsync(SseReader stream, CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (await stream.ReadAsync(cancellationToken) is not null)
+                {
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The test is done with the stream.
+            }
+        }
     }
 }

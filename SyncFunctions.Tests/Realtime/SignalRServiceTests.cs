@@ -34,7 +34,7 @@ public sealed class SignalRServiceTests
     public async Task Publish_WithTheServiceConfigured_SendsEveryEventToTheTenantAndSyncGroupsWithAnEntraToken()
     {
         await using var service = await FakeSignalRService.StartAsync();
-        using var app = await StartWithServiceAsync(service);
+        await using var app = await StartWithServiceAsync(service);
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 20 });
@@ -69,7 +69,7 @@ public sealed class SignalRServiceTests
     public async Task Negotiate_WithTheServiceConfigured_RedirectsTheClientWithAServiceTokenForItsOwnTenantGroup()
     {
         await using var service = await FakeSignalRService.StartAsync();
-        using var app = await StartWithServiceAsync(service);
+        await using var app = await StartWithServiceAsync(service);
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
 
@@ -92,7 +92,7 @@ public sealed class SignalRServiceTests
     public async Task Negotiate_ForAnotherTenantsSync_OnlyEverJoinsTheCallersTenant()
     {
         await using var service = await FakeSignalRService.StartAsync();
-        using var app = await StartWithServiceAsync(service);
+        await using var app = await StartWithServiceAsync(service);
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         var someSync = SyncFunctions.Progress.SyncId.New(DateTimeOffset.UtcNow);
@@ -109,7 +109,7 @@ public sealed class SignalRServiceTests
     public async Task Negotiate_WithAnAccessKey_SignsTheClientTokenAndTheRestCallsWithIt()
     {
         await using var service = await FakeSignalRService.StartAsync();
-        using var app = await StartWithServiceAsync(service, accessKey: true);
+        await using var app = await StartWithServiceAsync(service, accessKey: true);
         using var client = await app.ClientForAsync(SyncApp.NewTenant());
 
         var body = await (await client.PostAsync("/api/negotiate", null)).JsonAsync();

@@ -31,7 +31,7 @@ public sealed class SyncHubTests
     [Fact]
     public async Task Hub_DuringADemoSync_PushesStartedTheMilestonesInOrderAndExactlyOneComplete()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 40, item_delay_ms = 20 });
@@ -64,7 +64,7 @@ public sealed class SyncHubTests
     [Fact]
     public async Task Hub_ConnectedForOneSync_HearsThatSyncOnly()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 5 });
@@ -87,7 +87,7 @@ public sealed class SyncHubTests
     [Fact]
     public async Task Hub_WithoutAToken_RefusesTheConnection()
     {
-        using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        await using var app = await SyncApp.StartAsync(new Dictionary<string, string?> { });
         using var probe = app.CreateClient();
         var connection = new HubConnectionBuilder().WithUrl(new Uri(probe.BaseAddress!, "/api")).Build();
         await using var _ = connection;
@@ -99,7 +99,7 @@ public sealed class SyncHubTests
     [Fact]
     public async Task Hub_ForATenThousandItemSync_SendsABoundedNumberOfEvents()
     {
-        using var app = await SyncApp.StartAsync();
+        await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
         using var client = await app.ClientForAsync(tenant);
         await client.PutConnectionAsync("demo", new { items = 10_000 });

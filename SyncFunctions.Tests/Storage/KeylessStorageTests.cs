@@ -92,9 +92,15 @@ public sealed class KeylessStorageTests : IAsyncLifetime
     public async Task App_WithServiceUrisAndACredentialOnly_StartsAndRunsASyncWithoutAnyKey()
     {
         var credential = new FakeEntraCredential("https://sts.windows.net/00000000-0000-0000-0000-000000000001/");
-        using var app = await SyncApp.StartAsync(
+        // The Durable backend builds its own storage clients from the same settings (its keyless path is
+        // the extension's, with the managed identity in Azure); it cannot be handed this test's credential
+        // and self-signed certificate, so here it keeps its task hub on the shared Azurite by connection string.
+        var durableStorage = (await AzuriteServer.GetAsync()).ConnectionString;
+        await using var app = await SyncApp.StartAsync(
             new Dictionary<string, string?>
             {
+                ["AzureWebJobs:extensions:durableTask:storageProvider:connectionName"] = "DurableTaskHubStorage",
+                ["DurableTaskHubStorage"] = durableStorage,
                 ["AzureWebJobsStorage"] = "",
                 ["AzureWebJobsStorage:tableServiceUri"] = _azurite.TableEndpoint.ToString(),
                 ["AzureWebJobsStorage:queueServiceUri"] = _azurite.QueueEndpoint.ToString(),

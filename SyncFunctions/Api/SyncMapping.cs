@@ -50,11 +50,11 @@ public static class SyncMapping
     /// A sync whose trigger holds the lock but has not written its operation yet (a few milliseconds):
     /// what the lock says of it, so a conflicting caller still learns which sync is starting.
     /// </summary>
-    public static SyncOperationDto Starting(LockLease holder) => new(
-        holder.HolderId,
+    public static SyncOperationDto Starting(string holderSyncId, DateTimeOffset heldSince) => new(
+        holderSyncId,
         SyncStatus.Queued,
         [],
-        holder.AcquiredAt,
+        heldSince,
         null,
         null,
         0,

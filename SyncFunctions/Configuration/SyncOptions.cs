@@ -29,7 +29,7 @@ public sealed class SyncOptions
     [ConfigurationKeyName("SYNC_CLEANUP_INTERVAL_SECONDS")]
     public int CleanupIntervalSeconds { get; set; } = 300;
 
-    /// <summary>How long a queued sync may wait for a worker before the sweep fails it.</summary>
+    /// <summary>How long a sync may hold its tenant's lock without having begun before another sync takes the lock over.</summary>
     [ConfigurationKeyName("SYNC_QUEUE_TIMEOUT_SECONDS")]
     public int QueueTimeoutSeconds { get; set; } = 900;
 
@@ -48,18 +48,11 @@ public sealed class SyncOptions
     [ConfigurationKeyName("SYNC_REQUEST_RETRY_DELAY_MILLISECONDS")]
     public int RequestRetryDelayMilliseconds { get; set; } = 1000;
 
-    [ConfigurationKeyName("SYNC_WORKER_CONCURRENCY")]
-    public int WorkerConcurrency { get; set; } = 4;
 
     [ConfigurationKeyName("SYNC_ITEM_PARALLELISM")]
     public int ItemParallelism { get; set; } = 4;
 
-    /// <summary>Visibility of a run message while its worker holds it; 0 means two heartbeat intervals.</summary>
-    [ConfigurationKeyName("SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS")]
-    public int RunVisibilityTimeoutSeconds { get; set; }
 
-    [ConfigurationKeyName("SYNC_MAX_DEQUEUE_COUNT")]
-    public int MaxDequeueCount { get; set; } = 5;
 
     [ConfigurationKeyName("SYNC_PROGRESS_FLUSH_MILLISECONDS")]
     public int ProgressFlushMilliseconds { get; set; } = 1000;
@@ -78,7 +71,6 @@ public sealed class SyncOptions
 
     public TimeSpan RequestRetryDelay => TimeSpan.FromMilliseconds(RequestRetryDelayMilliseconds);
 
-    public TimeSpan RunVisibilityTimeout => TimeSpan.FromSeconds(RunVisibilityTimeoutSeconds > 0 ? RunVisibilityTimeoutSeconds : 2 * HeartbeatIntervalSeconds);
 
     public TimeSpan ProgressFlushInterval => TimeSpan.FromMilliseconds(ProgressFlushMilliseconds);
 }
@@ -109,10 +101,7 @@ public sealed class SyncOptionsValidator : IValidateOptions<SyncOptions>
         Range("SYNC_REQUEST_TIMEOUT_SECONDS", options.RequestTimeoutSeconds, 1, 600);
         Range("SYNC_REQUEST_MAX_RETRIES", options.RequestMaxRetries, 0, 20);
         Range("SYNC_REQUEST_RETRY_DELAY_MILLISECONDS", options.RequestRetryDelayMilliseconds, 10, 60_000);
-        Range("SYNC_WORKER_CONCURRENCY", options.WorkerConcurrency, 1, 256);
         Range("SYNC_ITEM_PARALLELISM", options.ItemParallelism, 1, 64);
-        Range("SYNC_RUN_VISIBILITY_TIMEOUT_SECONDS", options.RunVisibilityTimeoutSeconds, 0, 3_600);
-        Range("SYNC_MAX_DEQUEUE_COUNT", options.MaxDequeueCount, 1, 100);
         Range("SYNC_PROGRESS_FLUSH_MILLISECONDS", options.ProgressFlushMilliseconds, 50, 60_000);
 
         if (options.MinTimeoutSeconds > options.MaxTimeoutSeconds)

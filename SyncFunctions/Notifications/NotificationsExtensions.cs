@@ -32,8 +32,6 @@ public static class NotificationsExtensions
         services.AddSingleton<NotificationOutcomeStore>();
         services.AddSingleton<SyncSummaryEmail>();
         services.AddSingleton<SyncNotifier>();
-        services.AddSingleton<ISyncEndListener>(sp => sp.GetRequiredService<SyncNotifier>());
-        services.AddHostedService<NotificationWorker>();
 
         // Chosen when first resolved, from the bound options: settings can arrive after registration
         // (local.settings.json, a test host), so nothing here may read configuration eagerly.

@@ -1,6 +1,4 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using SyncFunctions.Orchestration;
 using SyncFunctions.Progress;
 
 namespace SyncFunctions.Notifications;
@@ -18,18 +16,16 @@ public static class NotificationStatus
     public static bool IsSettled(string? status) => status is Sent or Failed or Skipped;
 }
 
-/// <summary>A claimed e-mail waiting for the background sender.</summary>
+/// <summary>A claimed e-mail, ready to send.</summary>
 public sealed record NotificationWork(NotificationClaimEntity Claim);
 
 /// <summary>
 /// One e-mail per ended sync, to its trigger and the tenant's list. Exactly-once rests on a claim row
-/// (<see cref="NotificationClaimStore"/>): the write that ended the sync makes its caller insert the
-/// claim (one short write, before the caller releases the tenant lock); whoever's insert wins owns the
-/// send, a 409 means someone else does. The send itself runs in the background
-/// (<see cref="NotificationWorker"/>), retried with backoff, and its outcome lands on the operation row
-/// before the claim is deleted. A sender that dies leaves a claim whose lease runs out; the sweep takes
-/// it over (<see cref="RecoverAsync"/>). Delivery is therefore at-least-once: a sender that dies after
-/// the mail left but before recording it causes one resend, which carries the same Message-ID.
+/// (<see cref="NotificationClaimStore"/>): whoever's insert wins owns the send, a 409 means someone else
+/// does. The orchestration's notify activity sends it (and the sweep, for the syncs it ends), retried
+/// with backoff, and its outcome lands on the operation row before the claim is deleted. A sender that dies leaves a claim whose lease runs out; the sweep takes it over
+/// (<see cref="RecoverAsync"/>). Delivery is therefore at-least-once: a sender that dies after the mail
+/// left but before recording it causes one resend, which carries the same Message-ID.
 /// </summary>
 public sealed partial class SyncNotifier(
     NotificationClaimStore claims,
@@ -37,52 +33,43 @@ public sealed partial class SyncNotifier(
     NotificationSettingsStore settings,
     SyncSummaryEmail email,
     EmailTransportChoice transport,
-    WorkerIdentity worker,
     TimeProvider time,
     IOptions<NotificationOptions> options,
-    ILogger<SyncNotifier> logger) : ISyncEndListener
+    ILogger<SyncNotifier> logger)
 {
-    private readonly Channel<NotificationWork> _queue = Channel.CreateUnbounded<NotificationWork>(new UnboundedChannelOptions { SingleReader = false });
     private readonly IEmailTransport? _transport = transport.Transport;
+
+    /// <summary>This sender (one per app instance), as named in the claims it holds.</summary>
+    private readonly string _owner = $"{Environment.MachineName}-{Environment.ProcessId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>False when no transport is configured: then nothing is claimed, written or sent.</summary>
     public bool Enabled => _transport is not null;
 
     public string? TransportDescription => _transport?.Description;
 
-    internal ChannelReader<NotificationWork> Queue => _queue.Reader;
-
-    private string Owner => worker.Id;
-
-    /// <summary>The end hook: claims the e-mail and hands it to the background sender.</summary>
-    public async Task OnSyncEndedAsync(SyncOperationEntity ended, CancellationToken cancellationToken)
+    /// <summary>Claims the ended sync's e-mail and sends it, unless another sender holds the claim or it was settled.</summary>
+    public async Task NotifyAsync(SyncOperationEntity ended, CancellationToken cancellationToken)
     {
-        if (!Enabled)
+        ArgumentNullException.ThrowIfNull(ended);
+        if (!Enabled || !ended.IsTerminal || NotificationStatus.IsSettled(ended.NotificationStatus))
         {
             return;
         }
 
-        // At-least-once checkpoint: the end is written. Until this claim exists a crash loses the e-mail,
-        // unless the tenant lock survives too: the sweep then finds the ended sync holding it
-        // (EnsureNotifiedAsync). After it, the claim's lease makes the sweep finish the job.
-        var claim = await claims.TryInsertAsync(ended.TenantId, ended.SyncId, Owner, cancellationToken).ConfigureAwait(false);
+        // At-least-once checkpoint: the claim. Only the caller whose insert wins sends; any other caller
+        // (another instance, a concurrent or retried notify) leaves it, and a claim whose sender died is
+        // taken over by the sweep once its lease has run out.
+        var claim = await claims.TryInsertAsync(ended.TenantId, ended.SyncId, _owner, cancellationToken).ConfigureAwait(false);
         if (claim is null)
         {
             LogAlreadyClaimed(logger, ended.SyncId);
             return;
         }
 
-        _queue.Writer.TryWrite(new NotificationWork(claim));
+        await SendAsync(new NotificationWork(claim), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// For an ended sync whose lock outlived it (its ender died between the two writes): claims its
-    /// e-mail unless one was settled or is being sent.
-    /// </summary>
-    public Task EnsureNotifiedAsync(SyncOperationEntity ended, CancellationToken cancellationToken) =>
-        ended.IsTerminal && ended.NotificationStatus is null ? OnSyncEndedAsync(ended, cancellationToken) : Task.CompletedTask;
-
-    /// <summary>Takes over the claims whose sender stopped renewing them, and queues their e-mails. Returns how many.</summary>
+    /// <summary>Takes over the claims whose sender stopped renewing them, and sends their e-mails. Returns how many.</summary>
     public async Task<int> RecoverAsync(string? tenantId, CancellationToken cancellationToken)
     {
         if (!Enabled)
@@ -93,10 +80,10 @@ public sealed partial class SyncNotifier(
         var recovered = 0;
         await foreach (var stale in claims.ListExpiredAsync(tenantId, cancellationToken).ConfigureAwait(false))
         {
-            if (await claims.TryTakeOverAsync(stale, Owner, cancellationToken).ConfigureAwait(false) is { } claim)
+            if (await claims.TryTakeOverAsync(stale, _owner, cancellationToken).ConfigureAwait(false) is { } claim)
             {
                 LogTakenOver(logger, claim.SyncId, claim.TenantId, stale.Owner, claim.Generation);
-                _queue.Writer.TryWrite(new NotificationWork(claim));
+                await SendAsync(new NotificationWork(claim), cancellationToken).ConfigureAwait(false);
                 recovered++;
             }
         }

@@ -5,12 +5,14 @@ using SyncFunctions.Storage;
 namespace SyncFunctions.Progress;
 
 /// <summary>
-/// The progress of one run, held in memory by its runner and written to the operation row coalesced:
-/// stage changes, totals, connector failures and the end at once; counters, the current item,
-/// milestones, the expected duration and connectors that completed at most once per flush interval
-/// (or with the next write that comes sooner); everything on each heartbeat. Every write is
-/// conditional on the row's ETag; when someone else has ended the operation or taken over its run,
-/// the run is told it lost and stops, and nothing it does later reaches the row.
+/// The progress of the connectors one activity runs, held in memory and written to the operation row
+/// coalesced: stage changes, totals and connector failures at once; counters, the current item,
+/// milestones and connectors that completed at most once per flush interval (or with the next write
+/// that comes sooner); everything on each heartbeat. Every write is conditional on the row's ETag.
+/// Connectors of one sync run in parallel activities, possibly on other instances, each owning its
+/// own entry: on a conflict the writer rebases its entries onto the fresh row and writes again, so no
+/// one's progress is lost. When someone has ended the operation (the end, a cancel, the sweep, a
+/// take-over) the activity is told it lost and stops, and nothing it does later reaches the row.
 /// </summary>
 public sealed partial class RunProgress : IDisposable
 {
@@ -18,8 +20,11 @@ public sealed partial class RunProgress : IDisposable
 
     private readonly object _gate = new();
     private readonly SemaphoreSlim _write = new(1, 1);
-    private readonly SyncOperationEntity _operation;
-    private readonly List<ConnectorProgress> _connectors;
+    private readonly HashSet<string> _owned;
+    private readonly Func<long, int> _timeoutFor;
+    private SyncOperationEntity _operation;
+    private List<ConnectorProgress> _connectors;
+    private DateTimeOffset? _heartbeatAt;
     private readonly SyncOperationStore _store;
     private readonly TimeProvider _time;
     private readonly TimeSpan _flushInterval;
@@ -34,9 +39,15 @@ public sealed partial class RunProgress : IDisposable
     private volatile bool _disposed;
     private ITimer? _trailingFlush;
 
+    /// <param name="owned">The connectors this writer runs; the row's other entries belong to other activities.</param>
+    /// <param name="timeoutFor">The sync's adaptive timeout for a total item count, set on the row once every connector knows its work.</param>
     public RunProgress(
-        SyncOperationEntity operation, SyncOperationStore store, IProgressPublisher publisher, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
+        SyncOperationEntity operation, IReadOnlyCollection<string> owned, Func<long, int> timeoutFor,
+        SyncOperationStore store, IProgressPublisher publisher, TimeProvider time, TimeSpan flushInterval, Action onLost, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(operation);
+        _owned = new HashSet<string>(owned, StringComparer.Ordinal);
+        _timeoutFor = timeoutFor;
         _publisher = publisher;
         _operation = operation;
         _connectors = operation.ReadConnectorProgress();
@@ -54,8 +65,35 @@ public sealed partial class RunProgress : IDisposable
 
     public string SyncId => _operation.SyncId;
 
-    /// <summary>Which run of the operation this is (1, or more after a lost worker).</summary>
-    public int Attempt => _operation.RunAttempt;
+    /// <summary>The triggering request's trace, which the connector's span joins.</summary>
+    public string? TraceParent => _operation.TraceParent;
+
+    /// <summary>Tells this run's documents apart from those of an earlier delivery of the same activity.</summary>
+    public int Attempt { get; } = System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
+
+    /// <summary>
+    /// A run starts (or starts again, on a redelivered activity) from its connectors' committed state:
+    /// their counts go back to zero, so no item is counted twice.
+    /// </summary>
+    public Task ResetAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            foreach (var connector in _owned)
+            {
+                _connectors.RemoveAll(c => c.Connector == connector);
+                _connectors.Add(new ConnectorProgress { Connector = connector, Status = SyncStatus.Running, Stage = SyncStage.Initializing });
+            }
+
+            _operation.ProgressPercentage = 0;
+            _heartbeatAt = _time.GetUtcNow();
+            _operation.HeartbeatAt = _heartbeatAt;
+            Recompute();
+            _dirty = true;
+        }
+
+        return WriteAsync(urgent: true, cancellationToken);
+    }
 
     public IReadOnlyList<ConnectorProgress> Connectors
     {
@@ -149,62 +187,17 @@ public sealed partial class RunProgress : IDisposable
         return WriteAsync(urgent: eventAdded || status != SyncStatus.Completed, cancellationToken);
     }
 
-    /// <summary>
-    /// The operation's adaptive timeout, once every connector knows its work. Not written on its own: the
-    /// last connector's <see cref="TotalKnownAsync"/> (or its failure) follows at once and carries it, and
-    /// until then the row holds the claim's deadline, the longest allowed, so nobody ends the run early.
-    /// </summary>
-    public void SetExpectedDuration(int seconds, DateTimeOffset deadline)
-    {
-        lock (_gate)
-        {
-            _operation.ExpectedDurationSeconds = seconds;
-            _operation.DeadlineAt = deadline;
-            _dirty = true;
-        }
-    }
-
     /// <summary>Proves the runner alive: always written, with whatever progress is pending.</summary>
-    public Task HeartbeatAsync(DateTimeOffset leaseExpiresAt, CancellationToken cancellationToken)
+    public Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            _operation.HeartbeatAt = _time.GetUtcNow();
-            _operation.RunLeaseExpiresAt = leaseExpiresAt;
+            _heartbeatAt = _time.GetUtcNow();
+            _operation.HeartbeatAt = _heartbeatAt;
             _dirty = true;
         }
 
         return WriteAsync(urgent: true, cancellationToken);
-    }
-
-    /// <summary>The run's last write. False when the operation was no longer ours to end.</summary>
-    public async Task<bool> EndAsync(string status, string? failureReason, string? errorMessage, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            Recompute();
-            _operation.WriteConnectorProgress(_connectors);
-            SyncOperationStore.MarkEnded(_operation, status, failureReason, errorMessage, _time.GetUtcNow());
-            _pendingEvents.Add(SyncEventLog.Read(_operation)[^1]);
-            _connectors.Clear();
-            _connectors.AddRange(_operation.ReadConnectorProgress());
-            _dirty = true;
-        }
-
-        await WriteAsync(urgent: true, cancellationToken, throwOnFailure: true).ConfigureAwait(false);
-        if (_lost)
-        {
-            return false;
-        }
-
-        SyncOperationEntity ended;
-        lock (_gate)
-        {
-            ended = _operation.Clone();
-        }
-
-        await _store.ReportEndedAsync(ended, cancellationToken).ConfigureAwait(false);
-        return true;
     }
 
     private bool Update(string connector, Action<ConnectorProgress> change)
@@ -252,6 +245,16 @@ public sealed partial class RunProgress : IDisposable
         _operation.FilesFailed = failed;
         _operation.CurrentFileIndex = processed + failed;
         _operation.CurrentFile = active.Select(c => c.CurrentItem).LastOrDefault(i => i is not null);
+
+        // The sync's adaptive timeout, once every connector knows its work: the same formula and numbers
+        // the orchestration uses for its durable timer.
+        var names = _operation.ConnectorNames;
+        if (names.All(n => _connectors.Any(c => c.Connector == n && (c.ExpectedDurationSeconds > 0 || SyncStatus.IsTerminal(c.Status)))))
+        {
+            _operation.ExpectedDurationSeconds = _timeoutFor(total);
+            _operation.DeadlineAt = (_operation.StartedAt ?? _operation.CreatedAt) + TimeSpan.FromSeconds(_operation.ExpectedDurationSeconds);
+        }
+
         return stageChanged || ProgressMath.CrossesMilestone(before, percentage);
     }
 
@@ -312,15 +315,15 @@ public sealed partial class RunProgress : IDisposable
                     }
 
                     var fresh = await _store.GetAsync(_operation.TenantId, _operation.SyncId, cancellationToken).ConfigureAwait(false);
-                    if (fresh is null || fresh.IsTerminal || fresh.RunOwner != _operation.RunOwner)
+                    if (fresh is null || fresh.IsTerminal)
                     {
-                        MarkLost(fresh?.Status ?? "deleted", fresh?.RunOwner);
+                        MarkLost(fresh?.Status ?? "deleted");
                         return;
                     }
 
                     lock (_gate)
                     {
-                        _operation.ETag = fresh.ETag; // changed by someone who did not end it: our copy stays the truth
+                        Rebase(fresh); // another connector's activity wrote: its entries and events are the fresh row's
                     }
                 }
                 catch (RequestFailedException e) when (!throwOnFailure)
@@ -417,16 +420,38 @@ public sealed partial class RunProgress : IDisposable
         }
     }
 
-    private void MarkLost(string status, string? owner)
+    /// <summary>Our connectors' entries onto the fresh row; a stage change or milestone they make on it is a new event.</summary>
+    private void Rebase(SyncOperationEntity fresh)
+    {
+        var merged = fresh.ReadConnectorProgress();
+        merged.RemoveAll(c => _owned.Contains(c.Connector));
+        merged.AddRange(_connectors.Where(c => _owned.Contains(c.Connector)));
+        _operation = fresh;
+        _connectors = merged;
+        if (_heartbeatAt is { } beat && (fresh.HeartbeatAt is not { } theirs || theirs < beat))
+        {
+            _operation.HeartbeatAt = beat;
+        }
+
+        _pendingEvents.Clear();
+        if (Recompute())
+        {
+            _pendingEvents.Add(SyncEventLog.Append(_operation, SyncEvent.Progress, _time.GetUtcNow()));
+        }
+
+        _dirty = true;
+    }
+
+    private void MarkLost(string status)
     {
         _lost = true;
-        LogLost(_logger, _operation.SyncId, status, owner);
+        LogLost(_logger, _operation.SyncId, status);
         _onLost();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId}: progress write failed ({Status} {ErrorCode}); it will be retried")]
     private static partial void LogWriteFailed(ILogger logger, string syncId, int status, string? errorCode);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} is no longer this runner's (status {Status}, owner {Owner}); stopping without further writes")]
-    private static partial void LogLost(ILogger logger, string syncId, string status, string? owner);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} has ended ({Status}); its connector activity stops without further writes")]
+    private static partial void LogLost(ILogger logger, string syncId, string status);
 }

@@ -9,7 +9,7 @@ namespace SyncFunctions.Progress;
 /// One sync operation. PartitionKey = tenant; RowKey = <see cref="SyncId.RowKey"/>, newest first.
 /// Columns follow the seed's <c>sync_operations</c> schema in Pascal case (HeartbeatAt,
 /// ExpectedDurationSeconds, ProgressStage, ProgressPercentage, TotalFilesToProcess, CurrentFileIndex),
-/// plus per-connector progress and the run lease that lets exactly one worker run it.
+/// plus per-connector progress and the events live clients replay.
 /// </summary>
 public sealed class SyncOperationEntity : ITableEntity
 {
@@ -74,14 +74,6 @@ public sealed class SyncOperationEntity : ITableEntity
 
     /// <summary>JSON array of the sync's durable live events (<see cref="SyncEventLog"/>).</summary>
     public string Events { get; set; } = "[]";
-
-    public string? RunOwner { get; set; }
-
-    public DateTimeOffset? RunLeaseExpiresAt { get; set; }
-
-    public string? RunMessageId { get; set; }
-
-    public int RunAttempt { get; set; }
 
     /// <summary>The end-of-sync e-mail: sending, retrying, sent, failed or skipped; null before the end or with no transport.</summary>
     public string? NotificationStatus { get; set; }

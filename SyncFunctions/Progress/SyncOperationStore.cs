@@ -132,7 +132,6 @@ public sealed partial class SyncOperationStore(
         operation.FailureReason = failureReason;
         operation.ErrorMessage = errorMessage;
         operation.CurrentFile = null;
-        operation.RunLeaseExpiresAt = null;
         if (status == SyncStatus.Completed)
         {
             operation.ProgressPercentage = 100;

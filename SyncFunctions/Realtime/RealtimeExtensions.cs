@@ -35,19 +35,4 @@ public static class RealtimeExtensions
                 : sp.GetRequiredService<HubProgressPublisher>()));
         return services;
     }
-
-    public static IEndpointRouteBuilder MapRealtimeEndpoints(this IEndpointRouteBuilder app)
-    {
-        if (app.ServiceProvider.GetRequiredService<IOptions<SignalRServiceOptions>>().Value.Enabled)
-        {
-            app.MapServiceNegotiate();
-        }
-        else
-        {
-            app.MapHub<SyncHub>("/api");
-        }
-
-        app.MapProgressStreamEndpoints();
-        return app;
-    }
 }

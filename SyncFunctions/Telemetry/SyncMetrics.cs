@@ -24,7 +24,9 @@ public sealed class SyncMetrics
     private readonly Counter<long> _swept;
     private readonly Counter<long> _conflicts;
 
-    public SyncMetrics(IMeterFactory meters, Orchestration.RunningSyncs running)
+    private int _active;
+
+    public SyncMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(SourceName);
         _started = meter.CreateCounter<long>("syncfunctions.syncs.started", description: "Sync runs started (a resumed run counts again).");
@@ -33,7 +35,14 @@ public sealed class SyncMetrics
         _items = meter.CreateCounter<long>("syncfunctions.items.processed", description: "Items processed, by connector and outcome (ok, failed).");
         _swept = meter.CreateCounter<long>("syncfunctions.syncs.swept", description: "Stuck or timed-out syncs failed by the sweep or the cleanup endpoint.");
         _conflicts = meter.CreateCounter<long>("syncfunctions.lock.conflicts", description: "Triggers answered 409 because the tenant was busy.");
-        meter.CreateObservableUpDownCounter("syncfunctions.syncs.active", () => running.Count, description: "Sync runs in this instance now.");
+        meter.CreateObservableUpDownCounter("syncfunctions.syncs.active", () => Volatile.Read(ref _active), description: "Connector activities running in this instance now.");
+    }
+
+    /// <summary>A connector activity runs in this instance until the returned handle is disposed.</summary>
+    public IDisposable ConnectorRunning()
+    {
+        Interlocked.Increment(ref _active);
+        return new Running(this);
     }
 
     public void RunStarted(int attempt) => _started.Add(1, new KeyValuePair<string, object?>("attempt", attempt > 1 ? "resumed" : "first"));
@@ -63,33 +72,58 @@ public sealed class SyncMetrics
     public void LockConflict() => _conflicts.Add(1);
 
     /// <summary>The run's span, a child of the trace that triggered the sync when its traceparent is known.</summary>
-    public static Activity? StartRun(SyncOperationEntity operation)
+    /// <summary>
+    /// The sync's span, written when it ends: from its start to its end, a child of the request that
+    /// triggered it (its stored traceparent). A sync's activities run in several processes, so no one
+    /// process holds it open; its connectors' spans are children of the same request.
+    /// </summary>
+    public static void RecordRun(SyncOperationEntity ended)
     {
-        ActivityContext.TryParse(operation.TraceParent, null, out var parent);
-        var activity = Source.StartActivity("sync.run", ActivityKind.Consumer, parent);
-        activity?.SetTag("sync.id", operation.SyncId);
-        activity?.SetTag("tenant.id", operation.TenantId);
-        activity?.SetTag("sync.attempt", operation.RunAttempt);
-        activity?.SetTag("sync.connectors", operation.Connectors);
-        return activity;
+        ArgumentNullException.ThrowIfNull(ended);
+        ActivityContext.TryParse(ended.TraceParent, null, out var parent);
+        using var activity = Source.StartActivity("sync.run", ActivityKind.Consumer, parent, startTime: ended.StartedAt ?? ended.CreatedAt);
+        activity?.SetTag("sync.id", ended.SyncId);
+        activity?.SetTag("tenant.id", ended.TenantId);
+        activity?.SetTag("sync.connectors", ended.Connectors);
+        activity?.SetTag("sync.status", ended.Status);
+        activity?.SetTag("sync.failure_reason", ended.FailureReason);
+        if (ended.Status != SyncStatus.Completed)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ended.FailureReason);
+        }
     }
 
-    public static Activity? StartConnector(string syncId, string tenantId, string connector)
+    public static Activity? StartConnector(string syncId, string tenantId, string connector, string? traceParent)
     {
-        var activity = Source.StartActivity("sync.connector");
+        ActivityContext.TryParse(traceParent, null, out var parent);
+        var activity = Source.StartActivity("sync.connector", ActivityKind.Internal, parent);
         activity?.SetTag("sync.id", syncId);
         activity?.SetTag("tenant.id", tenantId);
         activity?.SetTag("connector", connector);
         return activity;
     }
+
+    private sealed class Running(SyncMetrics metrics) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref metrics._active);
+            }
+        }
+    }
 }
 
-/// <summary>Counts every end, whoever wrote it: the run, the sweep, a cancel, a poisoned message.</summary>
+/// <summary>Counts every end, whoever wrote it: the orchestration, the sweep, a cancel, a take-over.</summary>
 public sealed class SyncMetricsEndListener(SyncMetrics metrics) : ISyncEndListener
 {
     public Task OnSyncEndedAsync(SyncOperationEntity ended, CancellationToken cancellationToken)
     {
         metrics.Ended(ended);
+        SyncMetrics.RecordRun(ended);
         return Task.CompletedTask;
     }
 }

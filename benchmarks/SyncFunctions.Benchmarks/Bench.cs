@@ -24,7 +24,7 @@ internal static class Bench
         }
 
         var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
-        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|ratelimit|kill|face|outage runs one part (handy when looking into one).
+        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|ratelimit|kill|outage runs one part (handy when looking into one).
         var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
         bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
         var machine = new Dictionary<string, string>
@@ -122,11 +122,6 @@ internal static class Bench
                 if (Wanted("kill"))
                 {
                     faultsPass &= await Faults.KillNineAsync(azurite, report, quick ? 5 : 20);
-                }
-
-                if (Wanted("face"))
-                {
-                    faultsPass &= await Faults.FunctionsFaceAsync(azurite, report);
                 }
 
                 if (Wanted("outage"))

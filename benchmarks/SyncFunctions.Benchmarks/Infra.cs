@@ -8,12 +8,15 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SyncFunctions.LocalHost;
+using SyncFunctions.LocalHost.Durable;
+using SyncFunctions.Locking;
 
 namespace SyncFunctions.Benchmarks;
 
@@ -143,53 +146,123 @@ internal sealed class Azurite : IAsyncDisposable
     private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>The real app in this process on Kestrel (loopback, a free port), so its StorageRequestCounter and services can be read.</summary>
-internal sealed class InProcessApp : WebApplicationFactory<Program>
+/// <summary>
+/// The real app in this process, as the local host runs it (the Function App's own functions on the real Durable
+/// extension), on Kestrel (loopback, a free port), so its StorageRequestCounter, services and Durable client can be read.
+/// </summary>
+internal sealed class InProcessApp : IAsyncDisposable
 {
-    private readonly Dictionary<string, string?> _settings;
+    private readonly WebApplication _app;
 
-    public InProcessApp(string connectionString, string prefix, IReadOnlyDictionary<string, string?>? settings = null)
+    private InProcessApp(WebApplication app, Completions ends)
     {
-        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["AzureWebJobsStorage"] = connectionString,
-            ["SYNC_STORAGE_PREFIX"] = prefix,
-            ["AUTH_DEV_SIGNING_KEY"] = "bench-signing-key-0123456789-abcdefghijklmnop",
-            ["SYNC_DEMO_TENANT"] = "",
-            ["SYNC_TELEMETRY_CONSOLE"] = "false",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:SyncFunctions.Orchestration"] = "Information",
-        };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
-        {
-            _settings[k] = v;
-        }
-
-        UseKestrel(0);
-        StartServer();
-        using var client = CreateClient();
-        BaseUri = client.BaseAddress!;
+        _app = app;
+        Ends = ends;
+        BaseUri = new Uri(app.Urls.First());
     }
 
     /// <summary>Where Kestrel listens (loopback, a free port).</summary>
     public Uri BaseUri { get; }
 
-    public Completions Ends { get; } = new();
+    public Completions Ends { get; }
+
+    /// <param name="prefix">Apps given the same prefix share storage and task hub: instances of one deployment.</param>
+    public static async Task<InProcessApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["AzureWebJobsStorage"] = connectionString,
+            ["SYNC_STORAGE_PREFIX"] = prefix,
+            ["SYNC_TASK_HUB"] = TaskHub(prefix),
+            ["AUTH_DEV_SIGNING_KEY"] = "bench-signing-key-0123456789-abcdefghijklmnop",
+            ["SYNC_DEMO_TENANT"] = "",
+            ["SYNC_TELEMETRY_CONSOLE"] = "false",
+            // host.json's default (Information) is read after the app's Logging section and would win over it.
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["AzureWebJobs:logging:logLevel:default"] = "Warning",
+            // The end of each sync (Completions) is logged by SyncFunctions.Sync.SyncActivities.
+            ["Logging:LogLevel:SyncFunctions.Sync"] = "Information",
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            all[k] = v;
+        }
+
+        var ends = new Completions();
+        var app = LocalFunctionsHost.Create(
+            ["--urls", "http://127.0.0.1:0", "--environment", "Development"],
+            builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(all);
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(ends);
+            });
+        try
+        {
+            using var starting = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await app.StartAsync(starting.Token);
+        }
+        catch (Exception)
+        {
+            // A host that failed to start is still disposed; the failure goes on to the scenario.
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return new InProcessApp(app, ends);
+    }
 
     public T Get<T>()
-        where T : notnull => Services.GetRequiredService<T>();
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
+    /// <summary>The app's own Durable client (bounded: it exists once the extension has started).</summary>
+    public async Task<DurableTaskClient> DurableAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await Get<LocalDurableClient>().GetAsync(timeout.Token);
+    }
 
     public static string NewPrefix() => "b" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    /// <summary>The Durable task hub of a prefix (letters and digits, starting with a letter): one per deployment, shared by its instances.</summary>
+    public static string TaskHub(string prefix) => prefix + "hub";
+
+    public async ValueTask DisposeAsync()
     {
-        builder.UseEnvironment("Development");
-        builder.ConfigureAppConfiguration((_, c) => c.AddInMemoryCollection(_settings));
-        builder.ConfigureLogging(l =>
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
         {
-            l.ClearProviders();
-            l.AddProvider(Ends);
-        });
+            await _app.StopAsync(stopping.Token);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The tenant lock (a Durable entity) and a sync's instance, read through a Durable client.</summary>
+internal static class Engine
+{
+    /// <summary>Who holds the tenant, or null when its lock is free (a free lock is a deleted entity).</summary>
+    public static async Task<TenantLockState?> HolderAsync(DurableTaskClient client, string tenantId, CancellationToken cancellationToken = default) =>
+        (await client.Entities.GetEntityAsync<TenantLockState>(TenantLock.For(tenantId), cancellation: cancellationToken))?.State;
+
+    /// <summary>Waits (bounded) until the sync's orchestration has completed: its lock release is signalled and its e-mail step run.</summary>
+    public static async Task<bool> WaitForInstanceEndAsync(DurableTaskClient client, string syncId, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (await client.GetInstanceAsync(syncId, getInputsAndOutputs: false) is { IsCompleted: true })
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return false;
     }
 }
 
@@ -213,7 +286,12 @@ internal sealed partial class Completions : ILoggerProvider, ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        var line = formatter(state, exception);
+        // Some of the WebJobs host's own messages format to nothing.
+        if (formatter(state, exception) is not { } line)
+        {
+            return;
+        }
+
         if (logLevel >= LogLevel.Error)
         {
             // The app's errors are part of what a fault scenario shows.
@@ -231,7 +309,7 @@ internal sealed partial class Completions : ILoggerProvider, ILogger
     private static partial Regex EndLine();
 }
 
-/// <summary>The app as a real process (dotnet SyncFunctions.dll from its build output), for kill -9.</summary>
+/// <summary>The app as a real process (dotnet SyncFunctions.LocalHost.dll from its Release build output), for kill -9.</summary>
 internal sealed class ChildApp : IAsyncDisposable
 {
     private readonly Process _process;
@@ -255,8 +333,8 @@ internal sealed class ChildApp : IAsyncDisposable
     {
         get
         {
-            var dll = Path.Combine(Repo.Root, "SyncFunctions", "bin", "Release", "net10.0", "SyncFunctions.dll");
-            return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release first (./scripts/bench.sh does).");
+            var dll = Path.Combine(Repo.Root, "SyncFunctions.LocalHost", "bin", "Release", "net10.0", "SyncFunctions.LocalHost.dll");
+            return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build SyncFunctions.LocalHost -c Release first (./scripts/bench.sh does).");
         }
     }
 
@@ -267,16 +345,14 @@ internal sealed class ChildApp : IAsyncDisposable
         start.ArgumentList.Add(AppDll);
         start.Environment["AzureWebJobsStorage"] = connectionString;
         start.Environment["SYNC_STORAGE_PREFIX"] = prefix;
+        start.Environment["SYNC_TASK_HUB"] = InProcessApp.TaskHub(prefix);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["AUTH_DEV_SIGNING_KEY"] = "bench-signing-key-0123456789-abcdefghijklmnop";
         start.Environment["SYNC_TELEMETRY_CONSOLE"] = "false";
         start.Environment["SYNC_DEMO_TENANT"] = "";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        if (!env.ContainsKey("FUNCTIONS_CUSTOMHANDLER_PORT"))
-        {
-            // appsettings.json sets Urls, which wins over ASPNETCORE_URLS; a plain environment variable wins over it.
-            start.Environment["Urls"] = $"http://127.0.0.1:{p}";
-        }
+        start.Environment["AzureWebJobs__logging__logLevel__default"] = "Warning";
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{p}";
 
         foreach (var (k, v) in env)
         {

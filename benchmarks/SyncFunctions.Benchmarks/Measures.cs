@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Queues;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Client.Entities;
 using SyncFunctions.Locking;
 using SyncFunctions.Progress;
 using SyncFunctions.Storage;
@@ -20,35 +20,41 @@ internal static class Measures
     // Slow syncs for background load: 5,000 items of 50 ms at 4 at once stay running about a minute.
     private const int LoadItems = 5000;
 
+    /// <summary>
+    /// Enough connector activities per instance that 100 or 1,000 tenants are not simply queued behind the Durable
+    /// default (10 per core). host.json's setting, overridden the way the local host reads it (AzureWebJobs:extensions).
+    /// </summary>
+    private const string ActivityConcurrency = "AzureWebJobs:extensions:durableTask:maxConcurrentActivityFunctions";
+
     private static readonly Dictionary<string, string?> Busy = new()
     {
-        // Enough runs per instance that 100 or 1,000 tenants are not simply queued behind the default 4.
-        ["SYNC_WORKER_CONCURRENCY"] = "128",
+        [ActivityConcurrency] = "128",
     };
+
+    /// <summary>What the request figures count: StorageRequestCounter sees the app's own table and blob clients only.</summary>
+    private const string Counted = "app's own requests (Durable backend not counted yet)";
 
     public static async Task StorageCostAsync(Azurite azurite, Report report, int[] sizes)
     {
-        var prefix = InProcessApp.NewPrefix();
-        using var app = new InProcessApp(azurite.ConnectionString, prefix);
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix());
         var counter = app.Get<StorageRequestCounter>();
-        // The harness watches the lock with its own client, so its reads are not counted as the sync's.
-        var locks = new TableClient(azurite.ConnectionString, prefix + "SyncLocks");
+        // The harness watches the instance through the Durable client: the backend's requests are not in the counter.
+        var durable = await app.DurableAsync();
         var storage = app.Get<SyncStorage>();
         foreach (var items in sizes)
         {
             var tenant = $"cost-{items}";
             using var client = await Api.ClientForAsync(app.BaseUri, tenant);
             await Api.PutDemoAsync(client, new { items });
-            // Let the idle queue listener settle into its slowest poll before counting (as StorageCostTests does).
-            await Task.Delay(3000);
             var before = counter.Snapshot();
             var sw = Stopwatch.StartNew();
             var syncId = await Api.TriggerOkAsync(client);
             var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(3));
             var seconds = sw.Elapsed.TotalSeconds;
-            while ((await locks.GetEntityIfExistsAsync<TableEntity>(tenant, TableTenantLock.RowKey)).HasValue && sw.Elapsed < TimeSpan.FromMinutes(4))
+            // The end is logged before the lock release and the e-mail step, whose requests belong to the sync too.
+            if (!await Engine.WaitForInstanceEndAsync(durable, syncId, TimeSpan.FromMinutes(1)))
             {
-                await Task.Delay(20);
+                throw new TimeoutException($"sync {syncId} logged its end but its orchestration had not completed a minute later");
             }
 
             var delta = Delta(before, counter.Snapshot());
@@ -56,9 +62,10 @@ internal static class Measures
             var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(syncId))).Value;
             var events = JsonDocument.Parse(op.Events).RootElement.GetArrayLength();
             var breakdown = Breakdown(delta, 1);
-            report.Add("storage", $"requests per sync, {items:N0} items", total, "requests", items == 100 ? "<= 40" : items > 100 ? $"<= {40 + ((items - 100) / 100)}" : "",
-                $"{end}; {seconds:F1} s; {breakdown} (trigger to lock release; includes the idle queue listener's polls)");
-            report.Add("storage", $"requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{events} durable events on the row");
+            // The goal (<= 40 at 100 items) counts every request of a sync; with the backend's left out it cannot be judged yet.
+            report.Add("storage", $"app's own requests per sync, {items:N0} items", total, "requests", "",
+                $"{Counted}; {end}; {seconds:F1} s; {breakdown} (trigger to orchestration completed)");
+            report.Add("storage", $"app's own requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{Counted}; {events} durable events on the row");
         }
     }
 
@@ -66,7 +73,7 @@ internal static class Measures
 
     public static async Task<LatencyFigures> LatencyAsync(Azurite azurite, Report report, int samples, int loadTenants)
     {
-        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
         var baseUri = app.BaseUri;
         var idle = await SampleLatencyAsync(app, baseUri, "idle", samples);
         report.Add("latency", "trigger -> running, idle", Math.Round(Stats.Percentile(idle.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Running, 95):F0}, p99 {Stats.Percentile(idle.Running, 99):F0}, n={idle.Running.Count}");
@@ -255,8 +262,7 @@ internal static class Measures
         var result = new Dictionary<int, double>();
         foreach (var tenants in tenantCounts)
         {
-            var prefix = InProcessApp.NewPrefix();
-            using var app = new InProcessApp(azurite.ConnectionString, prefix, Busy);
+            await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
             var baseUri = app.BaseUri;
             var clients = new ConcurrentBag<HttpClient>();
             await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -268,8 +274,8 @@ internal static class Measures
             var counter = app.Get<StorageRequestCounter>();
             long inWindow = 0, completed = 0, notCompleted = 0, conflicts = 0;
             // Counting starts with the window, when no sync is in flight, and ends once every sync triggered in it has
-            // ended and let go of its lock and run message: every request counted then belongs to a sync that is counted
-            // too (or to a 409 or the idle listener, which are costs of running syncs as well). Dividing the window's
+            // ended, let go of its lock and completed its orchestration: every request counted then belongs to a sync that is
+            // counted too (or to a 409, a cost of running syncs as well). Dividing the window's
             // requests by the window's completions instead charged each tenant's last, unfinished sync to the others.
             var before = counter.Snapshot();
             var sw = Stopwatch.StartNew();
@@ -297,7 +303,7 @@ internal static class Measures
                     }
                 }
             }));
-            var settled = await SettledAsync(azurite, prefix, TimeSpan.FromSeconds(30));
+            var settled = await SettledAsync(await app.DurableAsync(), TimeSpan.FromSeconds(30));
             var drainSeconds = sw.Elapsed.TotalSeconds - elapsedAtStop;
             var delta = Delta(before, counter.Snapshot());
             var requests = delta.Values.Sum();
@@ -310,12 +316,13 @@ internal static class Measures
             // tenant still queued or running; the rate over window and drain shows what that start-up costs.
             report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "",
                 $"{inWindow} completed in {elapsedAtStop:F1} s; window + drain: {completed} in {elapsedAtStop + drainSeconds:F1} s = {completed / (elapsedAtStop + drainSeconds):F1}/s");
-            report.Add("throughput", $"storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
-                $"{requests} requests (all, incl. 409s and idle polls) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
-                $"drained in {drainSeconds:F1} s{(settled ? "" : ", locks or run messages still held after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
+            report.Add("throughput", $"app's own storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
+                $"{Counted}: {requests} requests (incl. 409s) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
+                $"drained in {drainSeconds:F1} s{(settled ? "" : ", locks or orchestrations still held or running after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
                 $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync)");
             report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run, best of three 2 s windows");
-            report.Add("throughput", $"storage rate used by syncs / ceiling, {tenants} tenants", Math.Round(ratio * 100, 1), "%", tenants == 100 ? ">= 50" : "", "syncs/s x requests per sync / ceiling");
+            // The goal (>= 50 % at 100 tenants) is of every request; with the backend's left out it cannot be judged yet.
+            report.Add("throughput", $"storage rate used by syncs / ceiling (app's own requests), {tenants} tenants", Math.Round(ratio * 100, 1), "%", "", $"syncs/s x {Counted} per sync / ceiling");
             foreach (var c in clients)
             {
                 c.Dispose();
@@ -326,29 +333,35 @@ internal static class Measures
     }
 
     /// <summary>
-    /// Waits until no tenant holds a lock and the run queue is empty: a sync's end is logged just before its lock
-    /// release and run-message delete, which belong to its cost. Read with the harness's own clients, so not counted.
+    /// Waits until no tenant holds a lock and no sync's orchestration is pending or running: a sync's end is logged just
+    /// before its lock release and e-mail step, which belong to its cost. Read through the Durable client, so not counted.
     /// </summary>
-    private static async Task<bool> SettledAsync(Azurite azurite, string prefix, TimeSpan timeout)
+    private static async Task<bool> SettledAsync(DurableTaskClient client, TimeSpan timeout)
     {
-        var locks = new TableClient(azurite.ConnectionString, prefix + "SyncLocks");
-        var runs = new QueueClient(azurite.ConnectionString, prefix + "-" + SyncStorage.RunQueueName);
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
         {
-            var held = false;
-            await foreach (var _ in locks.QueryAsync<TableEntity>(e => e.RowKey == TableTenantLock.RowKey, maxPerPage: 1, select: ["RowKey"]))
-            {
-                held = true;
-                break;
-            }
-
-            if (!held && (await runs.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0)
+            if (await HeldLockCountAsync(client) == 0 && !await AnySyncInFlightAsync(client))
             {
                 return true;
             }
 
             await Task.Delay(50);
+        }
+
+        return false;
+    }
+
+    private static async Task<bool> AnySyncInFlightAsync(DurableTaskClient client)
+    {
+        var query = new OrchestrationQuery { Statuses = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running] };
+        await foreach (var instance in client.GetAllInstancesAsync(query))
+        {
+            // Entities are instances to the backend too (their ids start with '@'); syncs are named by their sync id.
+            if (!instance.InstanceId.StartsWith('@'))
+            {
+                return true;
+            }
         }
 
         return false;
@@ -366,18 +379,39 @@ internal static class Measures
 
     public static async Task SweepAsync(Azurite azurite, Report report, int active, int[] histories, TimeSpan seedBudget)
     {
-        using var app = new InProcessApp(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?> { ["SYNC_DISABLE_LOCAL_DRIVERS"] = "true" });
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix(), new Dictionary<string, string?>
+        {
+            // The seeded syncs have no orchestration beating for them: a stale window of 3 h keeps them alive through
+            // seeding and measuring, and the timer's own sweep stays out of the measured ones.
+            ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "3600",
+            ["SYNC_CLEANUP_INTERVAL_SECONDS"] = "86400",
+        });
         var storage = app.Get<SyncStorage>();
-        var sweeper = app.Get<StaleSyncSweeper>();
+        var sweeper = app.Get<StaleSyncSweep>();
+        var durable = await app.DurableAsync();
         var now = DateTimeOffset.UtcNow;
-        // 1,000 active syncs, alive (fresh heartbeat): lock row + running operation row.
+        // 1,000 active syncs, alive (fresh heartbeat): a held TenantLock entity + a running operation row each.
         await Parallel.ForEachAsync(Enumerable.Range(0, active), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
         {
             var tenant = $"active-{i}";
             var id = SyncId.New(now);
-            await storage.Locks.AddEntityAsync(new LockEntity { PartitionKey = tenant, HolderId = id, AcquiredAt = now, HeartbeatAt = now, ExpiresAt = now.AddHours(2) }, ct);
             await storage.Operations.AddEntityAsync(Op(tenant, id, SyncStatus.Running, now), ct);
+            await durable.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest(id, now), cancellation: ct);
         });
+        // Signals are applied by the engine in its own time; the sweep walks only the locks it has applied.
+        var planting = Stopwatch.StartNew();
+        var held = 0;
+        while ((held = await HeldLockCountAsync(durable)) < active && planting.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            await Task.Delay(500);
+        }
+
+        if (held < active)
+        {
+            throw new TimeoutException($"only {held} of {active} TenantLock entities were held {planting.Elapsed.TotalSeconds:F0} s after signalling them");
+        }
+
+        Console.WriteLine($"  sweep: {active:N0} locks held {planting.Elapsed.TotalSeconds:F0} s after signalling");
         var seeded = 0;
         var seedTime = Stopwatch.StartNew();
         foreach (var target in histories)
@@ -407,7 +441,7 @@ internal static class Measures
             for (var i = 0; i < 3; i++)
             {
                 var sw = Stopwatch.StartNew();
-                var result = await sweeper.SweepAsync(null, CancellationToken.None);
+                var result = await sweeper.SweepAsync(durable, null, CancellationToken.None);
                 times.Add(sw.Elapsed.TotalMilliseconds);
                 if (result.Cleaned != 0)
                 {
@@ -422,6 +456,19 @@ internal static class Measures
                 break;
             }
         }
+    }
+
+    /// <summary>Held TenantLock entities (a free lock is a deleted entity, so the walk is O(held)).</summary>
+    private static async Task<int> HeldLockCountAsync(DurableTaskClient client)
+    {
+        var count = 0;
+        var query = new EntityQuery { InstanceIdStartsWith = $"@{TenantLock.Name.ToLowerInvariant()}@", IncludeState = true };
+        await foreach (var entity in client.Entities.GetAllEntitiesAsync<TenantLockState>(query))
+        {
+            count += entity.State is null ? 0 : 1;
+        }
+
+        return count;
     }
 
     private static SyncOperationEntity Op(string tenant, string id, string status, DateTimeOffset at) => new()
@@ -447,7 +494,7 @@ internal static class Measures
     public static async Task MemoryAsync(Azurite azurite, Report report, int syncs)
     {
         var prefix = InProcessApp.NewPrefix();
-        await using var child = await ChildApp.StartAsync(azurite.ConnectionString, prefix, new Dictionary<string, string> { ["SYNC_WORKER_CONCURRENCY"] = "128" });
+        await using var child = await ChildApp.StartAsync(azurite.ConnectionString, prefix, new Dictionary<string, string> { [ActivityConcurrency.Replace(":", "__", StringComparison.Ordinal)] = "128" });
         var baseUri = child.Http.BaseAddress!;
         var clients = new ConcurrentBag<HttpClient>();
         await Parallel.ForEachAsync(Enumerable.Range(0, syncs), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -470,20 +517,25 @@ internal static class Measures
         await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) => ids[c] = await Api.TriggerOkAsync(c));
         var sw = Stopwatch.StartNew();
         int running;
+        var statuses = new SortedDictionary<string, int>(StringComparer.Ordinal);
         do
         {
             await Task.Delay(1000);
-            running = 0;
+            statuses.Clear();
             foreach (var (c, id) in ids)
             {
-                running += Api.Status(await Api.GetSyncAsync(c, id)) == "running" ? 1 : 0;
+                var status = Api.Status(await Api.GetSyncAsync(c, id));
+                statuses[status] = statuses.GetValueOrDefault(status) + 1;
             }
+
+            running = statuses.GetValueOrDefault("running");
         }
         while (running < syncs && sw.Elapsed < TimeSpan.FromSeconds(60));
         await Task.Delay(3000);
         var after = WorkingSet(child.Pid);
         report.Add("memory", $"working-set growth per running sync ({running} running)", Math.Round((after - before) / 1024.0 / Math.Max(1, running), 1), "KiB/sync", "",
-            $"child process: {before / 1048576.0:F0} MiB idle -> {after / 1048576.0:F0} MiB; demo items {LoadItems:N0} per sync, 50 ms each (its work list is held in memory)");
+            $"child process: {before / 1048576.0:F0} MiB idle -> {after / 1048576.0:F0} MiB; demo items {LoadItems:N0} per sync, 50 ms each (its work list is held in memory)" +
+            (running < syncs ? $"; of {syncs} triggered: {string.Join(", ", statuses.Select(kv => $"{kv.Key}={kv.Value}"))}" : ""));
         foreach (var (c, id) in ids)
         {
             using var r = await c.PostAsync($"/api/v1/sync/{id}/cancel", null);

@@ -26,11 +26,11 @@ param deploymentStorageBlobEndpoint string
 @description('Blob container of the deployment package.')
 param deploymentContainerName string
 
-@description('Functions worker runtime: custom for a custom handler.')
-param runtimeName string = 'custom'
+@description('Functions worker runtime: the .NET isolated worker.')
+param runtimeName string = 'dotnet-isolated'
 
-@description('Version of the worker runtime.')
-param runtimeVersion string = '1.0'
+@description('Version of the worker runtime (.NET 10).')
+param runtimeVersion string = '10.0'
 
 @description('Memory of each instance in MB.')
 @allowed([

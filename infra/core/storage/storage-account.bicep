@@ -1,5 +1,6 @@
-// The one storage account of the app and of the Functions host: tables (created by the app at
-// start), the run queues, blobs, and the container the Flex Consumption deployment package goes to.
+// The one storage account of the app, the Functions host and the Durable task hub: tables (created by
+// the app at start), the hub's queues, tables and leases (created by the Durable backend), blobs, and
+// the container the Flex Consumption deployment package goes to.
 // Keyless: shared-key access is off, so every client authenticates with Entra ID.
 
 @description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
@@ -23,9 +24,6 @@ param skuName string = 'Standard_LRS'
 
 @description('Blob containers to create (the deployment package container among them).')
 param containers string[] = []
-
-@description('Queues to create.')
-param queues string[] = []
 
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -63,18 +61,6 @@ resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containe
     properties: {
       publicAccess: 'None'
     }
-  }
-]
-
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
-  parent: account
-  name: 'default'
-}
-
-resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
-  for queue in queues: {
-    parent: queueService
-    name: queue
   }
 ]
 

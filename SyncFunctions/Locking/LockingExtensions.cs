@@ -1,6 +1,0 @@
-namespace SyncFunctions.Locking;
-
-public static class LockingExtensions
-{
-    public static IServiceCollection AddLocking(this IServiceCollection services) => services.AddSingleton<TableTenantLock>();
-}

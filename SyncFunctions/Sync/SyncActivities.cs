@@ -1,0 +1,280 @@
+using System.Globalization;
+using Azure;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
+using SyncFunctions.Configuration;
+using SyncFunctions.Notifications;
+using SyncFunctions.Sync;
+using SyncFunctions.Progress;
+using SyncFunctions.Realtime;
+using SyncFunctions.Telemetry;
+
+namespace SyncFunctions.Sync;
+
+/// <summary>
+/// Every read and write of <see cref="SyncOrchestration"/>. Activities run at least once (a crash or a
+/// lost message redelivers them), so each write below is conditional or idempotent; each such point
+/// says so where it happens.
+/// </summary>
+public sealed partial class SyncActivities(
+    SyncOperationStore operations,
+    ConnectorActivity connectors,
+    IProgressPublisher publisher,
+    SyncNotifier notifier,
+    SyncMetrics metrics,
+    TimeProvider time,
+    IOptions<SyncOptions> options,
+    ILogger<SyncActivities> logger)
+{
+    public const string Begin = "SyncBegin";
+    public const string InspectHolder = "SyncInspectHolder";
+    public const string ReplaceStuckHolder = "SyncReplaceStuckHolder";
+    public const string RunConnector = "SyncRunConnector";
+    public const string End = "SyncEnd";
+    public const string Notify = "SyncNotify";
+
+    /// <summary>The operation row, running, with its started event: what the trigger's 202 and every reader see first.</summary>
+    [Function(Begin)]
+    public async Task BeginAsync([ActivityTrigger] BeginInput input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var request = input.Request;
+        using var scope = Scope(request.TenantId, request.SyncId);
+        var now = time.GetUtcNow();
+        var operation = new SyncOperationEntity
+        {
+            SyncId = request.SyncId,
+            TenantId = request.TenantId,
+            Status = SyncStatus.Running,
+            Connectors = string.Join(',', request.Connectors),
+            TriggeredBy = request.TriggeredBy,
+            CreatedAt = Progress.SyncId.StartTime(request.SyncId),
+            StartedAt = now,
+            HeartbeatAt = now,
+            ExpectedDurationSeconds = request.Timings.TimeoutFor(0),
+            DeadlineAt = now + TimeSpan.FromSeconds(request.Timings.MaxSeconds),
+            ReplacedSyncId = input.ReplacedSyncId,
+            TraceParent = request.TraceParent,
+        };
+        operation.WriteConnectorProgress(request.Connectors.Select(c => new ConnectorProgress { Connector = c, Status = SyncStatus.Running, Stage = SyncStage.Initializing }));
+        var started = SyncEventLog.Append(operation, SyncEvent.Started, now);
+        try
+        {
+            await operations.InsertAsync(operation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return; // At-least-once: a redelivery finds the row its first delivery wrote.
+        }
+
+        metrics.RunStarted(1);
+        LogBegun(logger, request.SyncId, request.TenantId, operation.Connectors);
+        await publisher.PublishAsync(request.TenantId, request.SyncId, [started], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Judges the sync that holds the tenant: alive, ended (its lock outlived it), or stuck.</summary>
+    [Function(InspectHolder)]
+    public async Task<HolderVerdict> InspectHolderAsync([ActivityTrigger] HolderQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var now = time.GetUtcNow();
+        var holder = await operations.GetAsync(query.TenantId, query.HolderSyncId, cancellationToken).ConfigureAwait(false);
+        return Judge(holder, query.HeldSince, now, query.Timings);
+    }
+
+    /// <summary>The holder rules, shared with the trigger's early answer and the sweep.</summary>
+    public static HolderVerdict Judge(SyncOperationEntity? holder, DateTimeOffset heldSince, DateTimeOffset now, SyncTimings timings)
+    {
+        ArgumentNullException.ThrowIfNull(timings);
+        var staleAfter = TimeSpan.FromSeconds(timings.StaleAfterSeconds);
+        if (holder is null)
+        {
+            // It has the lock but has not written its operation yet; after the queue timeout it never will.
+            return now - heldSince < TimeSpan.FromSeconds(timings.QueueTimeoutSeconds)
+                ? new HolderVerdict(HolderVerdict.Live)
+                : new HolderVerdict(HolderVerdict.Stuck, string.Create(CultureInfo.InvariantCulture,
+                    $"It held the tenant for {(int)(now - heldSince).TotalSeconds} s without starting"));
+        }
+
+        if (holder.IsTerminal)
+        {
+            return new HolderVerdict(HolderVerdict.Ended);
+        }
+
+        if (holder.DeadlineAt is { } deadline && deadline <= now)
+        {
+            return new HolderVerdict(HolderVerdict.Stuck, string.Create(CultureInfo.InvariantCulture, $"It passed its deadline ({holder.ExpectedDurationSeconds} s)"));
+        }
+
+        var beat = holder.HeartbeatAt ?? holder.StartedAt ?? holder.CreatedAt;
+        return now - beat > staleAfter
+            ? new HolderVerdict(HolderVerdict.Stuck, string.Create(CultureInfo.InvariantCulture,
+                $"No heartbeat for {(int)(now - beat).TotalSeconds} s (limit {(int)staleAfter.TotalSeconds} s)"))
+            : new HolderVerdict(HolderVerdict.Live);
+    }
+
+    /// <summary>
+    /// Fails the stuck holder (<c>stuck</c>) and terminates its instance, before the new sync takes the
+    /// lock over. At-least-once: the end write is conditional (a holder that ended meanwhile keeps its
+    /// end) and terminating an ended instance changes nothing.
+    /// </summary>
+    [Function(ReplaceStuckHolder)]
+    public async Task ReplaceStuckHolderAsync([ActivityTrigger] StuckHolder stuck, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stuck);
+        ArgumentNullException.ThrowIfNull(client);
+        var message = $"{stuck.Reason}; sync {stuck.ReplacedBy} took over the tenant.";
+        var ended = await operations.TryEndAsync(stuck.TenantId, stuck.HolderSyncId, SyncStatus.Failed, FailureReason.Stuck, message, null, cancellationToken).ConfigureAwait(false);
+        await SyncInstances.TerminateAsync(client, stuck.HolderSyncId, message, cancellationToken).ConfigureAwait(false);
+        if (ended is not null)
+        {
+            LogReplaced(logger, stuck.HolderSyncId, stuck.TenantId, stuck.ReplacedBy, stuck.Reason);
+            await notifier.NotifyAsync(ended, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One connector, start to commit, with its progress and heartbeats on the operation row. Tells the
+    /// orchestration its item count as soon as it knows it (the adaptive timeout). Stops by itself when
+    /// the operation ends under it (the orchestration's deadline, a cancel, the sweep).
+    /// At-least-once: a redelivery starts the connector again from its committed checkpoint, counting
+    /// from zero; the checkpoint is committed only after every item.
+    /// </summary>
+    [Function(RunConnector)]
+    public async Task<ConnectorResult> RunConnectorAsync([ActivityTrigger] ConnectorRun run, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(client);
+        var operation = await operations.GetAsync(run.TenantId, run.SyncId, cancellationToken).ConfigureAwait(false);
+        if (operation is null || operation.IsTerminal)
+        {
+            return new ConnectorResult(run.Connector, SyncStatus.Cancelled, null, "The sync ended before this connector ran.");
+        }
+
+        using var scope = Scope(run.TenantId, run.SyncId);
+        using var running = metrics.ConnectorRunning();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var progress = new RunProgress(operation, [run.Connector], run.Timings.TimeoutFor, operations, publisher, time,
+            options.Value.ProgressFlushInterval, () => Stop(stop), logger);
+        await progress.ResetAsync(stop.Token).ConfigureAwait(false);
+
+        using var stopBeating = new CancellationTokenSource();
+        var beating = BeatAsync(progress, stopBeating.Token);
+        try
+        {
+            return await connectors.RunAsync(run.Connector, progress,
+                (items, ct) => client.RaiseEventAsync(run.SyncId, SyncOrchestration.WorkKnownEvent, new WorkKnown(run.Connector, items), ct),
+                stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (progress.IsLost && !cancellationToken.IsCancellationRequested)
+        {
+            return new ConnectorResult(run.Connector, SyncStatus.Cancelled, null, "The sync ended while this connector ran.");
+        }
+        finally
+        {
+            await stopBeating.CancelAsync().ConfigureAwait(false);
+            await beating.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The one end write: completed, or failed with its reason, and its <c>complete</c> or <c>error</c>
+    /// event. At-least-once: conditional, so an operation already ended (a cancel, the sweep, this
+    /// activity's first delivery) keeps its end and nothing is logged twice.
+    /// </summary>
+    [Function(End)]
+    public async Task EndAsync([ActivityTrigger] EndInput input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = Scope(input.TenantId, input.SyncId);
+        var ended = await operations.TryEndAsync(input.TenantId, input.SyncId, input.Status, input.FailureReason, input.ErrorMessage, null, cancellationToken).ConfigureAwait(false);
+        if (ended is null)
+        {
+            return;
+        }
+
+        if (input.Status == SyncStatus.Completed)
+        {
+            LogCompleted(logger, input.SyncId);
+        }
+        else if (input.FailureReason == FailureReason.TimedOut)
+        {
+            LogTimedOut(logger, input.SyncId);
+        }
+        else
+        {
+            LogFailed(logger, input.SyncId, input.FailureReason, input.ErrorMessage);
+        }
+    }
+
+    /// <summary>The summary e-mail, once: the claim row decides who sends it (see <see cref="SyncNotifier"/>).</summary>
+    [Function(Notify)]
+    public async Task NotifyAsync([ActivityTrigger] NotifyInput input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = Scope(input.TenantId, input.SyncId);
+        if (await operations.GetAsync(input.TenantId, input.SyncId, cancellationToken).ConfigureAwait(false) is { IsTerminal: true } ended)
+        {
+            await notifier.NotifyAsync(ended, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every log line of a sync's activities carries its ids, whatever the host's own scopes.</summary>
+    private IDisposable? Scope(string tenantId, string syncId) =>
+        logger.BeginScope(new Dictionary<string, object> { ["sync_id"] = syncId, ["tenant_id"] = tenantId });
+
+    private async Task BeatAsync(RunProgress progress, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false) && !progress.IsLost)
+            {
+                try
+                {
+                    await progress.HeartbeatAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (RequestFailedException e)
+                {
+                    // One missed beat is survivable; three in a row make the run stale and the sweep ends it.
+                    LogHeartbeatFailed(logger, progress.SyncId, e.Status, e.ErrorCode);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connector finished.
+        }
+    }
+
+    private static void Stop(CancellationTokenSource stop)
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The activity is already over.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} of tenant {TenantId} began ({Connectors})")]
+    private static partial void LogBegun(ILogger logger, string syncId, string tenantId, string connectors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} of tenant {TenantId} failed as stuck and replaced by {ReplacedBy}: {Reason}")]
+    private static partial void LogReplaced(ILogger logger, string syncId, string tenantId, string replacedBy, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} completed successfully")]
+    private static partial void LogCompleted(ILogger logger, string syncId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} timed out")]
+    private static partial void LogTimedOut(ILogger logger, string syncId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} failed ({FailureReason}): {ErrorMessage}")]
+    private static partial void LogFailed(ILogger logger, string syncId, string? failureReason, string? errorMessage);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId} heartbeat failed ({Status} {ErrorCode})")]
+    private static partial void LogHeartbeatFailed(ILogger logger, string syncId, int status, string? errorCode);
+}

@@ -1,0 +1,75 @@
+using SyncFunctions.Configuration;
+using SyncFunctions.Sync;
+
+namespace SyncFunctions.Sync;
+
+/// <summary>
+/// The timing settings a sync runs under, taken once when it is triggered and carried in its input,
+/// so every replay of its orchestration computes the same deadlines whatever the settings are by then.
+/// </summary>
+public sealed record SyncTimings(int BaseSeconds, int PerItemSeconds, int MinSeconds, int MaxSeconds, int StaleAfterSeconds, int QueueTimeoutSeconds)
+{
+    public static SyncTimings From(SyncOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new(options.BaseTimeoutSeconds, options.PerFileTimeoutSeconds, options.MinTimeoutSeconds, options.MaxTimeoutSeconds,
+            (int)options.StaleAfter.TotalSeconds, options.QueueTimeoutSeconds);
+    }
+
+    /// <summary>The seed's formula: clamp(base + items × per_item, min, max).</summary>
+    public int TimeoutFor(long items) => AdaptiveTimeout.Compute(items, BaseSeconds, PerItemSeconds, MinSeconds, MaxSeconds);
+}
+
+/// <summary>The input of <see cref="SyncOrchestration"/>; its instance id is <see cref="SyncId"/>.</summary>
+public sealed record SyncRequest(
+    string TenantId,
+    string SyncId,
+    IReadOnlyList<string> Connectors,
+    string? TriggeredBy,
+    string? TraceParent,
+    SyncTimings Timings);
+
+/// <summary>
+/// What the orchestration shows as its custom status (the portal's and the trigger's view): first the
+/// lock's decision, then the sync's status and stage as the run moves on.
+/// </summary>
+public sealed record SyncDecision(string Decision, string? HolderSyncId, string? Status = null, string? Stage = null)
+{
+    public const string Acquired = "acquired";
+    public const string Busy = "busy";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsAcquired => Decision == Acquired;
+}
+
+/// <summary>What the orchestration returns: how the sync ended, or that it never ran because the tenant was busy.</summary>
+public sealed record SyncOutcome(string Status, string? FailureReason, string? HolderSyncId = null);
+
+/// <summary>What <see cref="SyncActivities.InspectHolder"/> found about the sync that holds the tenant.</summary>
+public sealed record HolderVerdict(string Kind, string? Reason = null)
+{
+    /// <summary>Running with a fresh heartbeat, or too young to have written its operation yet: the tenant is busy.</summary>
+    public const string Live = "live";
+
+    /// <summary>Its operation has ended; the lock outlived it.</summary>
+    public const string Ended = "ended";
+
+    /// <summary>Its heartbeat is older than the stale window, or it never began: fail it and take over.</summary>
+    public const string Stuck = "stuck";
+}
+
+public sealed record HolderQuery(string TenantId, string HolderSyncId, DateTimeOffset HeldSince, SyncTimings Timings);
+
+public sealed record StuckHolder(string TenantId, string HolderSyncId, string ReplacedBy, string Reason);
+
+public sealed record BeginInput(SyncRequest Request, string? ReplacedSyncId);
+
+/// <summary>One connector's part of a run, for <see cref="SyncActivities.RunConnector"/>.</summary>
+public sealed record ConnectorRun(string TenantId, string SyncId, string Connector, IReadOnlyList<string> AllConnectors, SyncTimings Timings);
+
+/// <summary>Raised to the orchestration by a connector's activity once it knows how much work it has.</summary>
+public sealed record WorkKnown(string Connector, int Items);
+
+public sealed record EndInput(string TenantId, string SyncId, string Status, string? FailureReason, string? ErrorMessage);
+
+public sealed record NotifyInput(string TenantId, string SyncId);

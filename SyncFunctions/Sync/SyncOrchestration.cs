@@ -1,0 +1,157 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using SyncFunctions.Locking;
+using SyncFunctions.Sync;
+using SyncFunctions.Progress;
+
+namespace SyncFunctions.Sync;
+
+/// <summary>
+/// One sync, one instance (instance id = sync id). The tenant's <see cref="TenantLock"/> decides
+/// whether it runs; then its connectors run fanned out, one activity each, the whole sync raced
+/// against a durable timer that moves to the adaptive deadline once every connector has said how
+/// much work it has; then one end write, the lock released naming the sync, one e-mail.
+/// Deterministic: the context's clock, timers and events only; every read and write is an activity.
+/// </summary>
+public static partial class SyncOrchestration
+{
+    public const string Name = nameof(SyncOrchestration);
+
+    /// <summary>Raised by each connector's activity when it knows its item count (<see cref="WorkKnown"/>).</summary>
+    public const string WorkKnownEvent = "WorkKnown";
+
+    /// <summary>Raised by the cancel API after it wrote the cancelled state.</summary>
+    public const string CancelEvent = "Cancel";
+
+    /// <summary>Storage hiccups in the short bookkeeping activities are retried by the engine, not by hand.</summary>
+    private static readonly TaskOptions Bookkeeping = TaskOptions.FromRetryPolicy(new RetryPolicy(
+        maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
+    [Function(Name)]
+    public static async Task<SyncOutcome> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context, SyncRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(request);
+        var logger = context.CreateReplaySafeLogger(Name);
+
+        var (decision, replaced) = await DecideAsync(context, request);
+        if (!decision.Acquired)
+        {
+            context.SetCustomStatus(new SyncDecision(SyncDecision.Busy, decision.HolderSyncId));
+            return new SyncOutcome(SyncDecision.Busy, null, decision.HolderSyncId);
+        }
+
+        SyncOutcome outcome;
+        try
+        {
+            await context.CallActivityAsync(SyncActivities.Begin, new BeginInput(request, replaced), Bookkeeping);
+            context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, SyncStatus.Running, SyncStage.Initializing));
+            outcome = await RunConnectorsAsync(context, request, logger);
+        }
+        catch (TaskFailedException e)
+        {
+            // An activity failed for good (storage gone for minutes): the sync ends failed, never stuck.
+            outcome = new SyncOutcome(SyncStatus.Failed, FailureReason.ConnectorError);
+            await context.CallActivityAsync(SyncActivities.End,
+                new EndInput(request.TenantId, request.SyncId, SyncStatus.Failed, FailureReason.ConnectorError, $"The sync engine failed: {e.FailureDetails.ErrorMessage}"),
+                Bookkeeping);
+        }
+
+        // At-least-once: a signal naming the sync; a late or repeated release by a replaced holder changes nothing.
+        await context.Entities.SignalEntityAsync(TenantLock.For(request.TenantId), nameof(TenantLock.Release), request.SyncId);
+        context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, outcome.Status));
+        await context.CallActivityAsync(SyncActivities.Notify, new NotifyInput(request.TenantId, request.SyncId), Bookkeeping);
+        return outcome;
+    }
+
+    /// <summary>Acquire; when held, judge the holder and take over a stuck or ended one (only from the holder judged).</summary>
+    private static async Task<(LockDecision Decision, string? Replaced)> DecideAsync(TaskOrchestrationContext context, SyncRequest request)
+    {
+        var lockId = TenantLock.For(request.TenantId);
+        var decision = await context.Entities.CallEntityAsync<LockDecision>(lockId, nameof(TenantLock.Acquire), new LockRequest(request.SyncId, context.CurrentUtcDateTime));
+        if (decision.Acquired)
+        {
+            return (decision, null);
+        }
+
+        var verdict = await context.CallActivityAsync<HolderVerdict>(SyncActivities.InspectHolder,
+            new HolderQuery(request.TenantId, decision.HolderSyncId, decision.HeldSince, request.Timings), Bookkeeping);
+        if (verdict.Kind == HolderVerdict.Live)
+        {
+            return (decision, null);
+        }
+
+        string? replaced = null;
+        if (verdict.Kind == HolderVerdict.Stuck)
+        {
+            await context.CallActivityAsync(SyncActivities.ReplaceStuckHolder,
+                new StuckHolder(request.TenantId, decision.HolderSyncId, request.SyncId, verdict.Reason!), Bookkeeping);
+            replaced = decision.HolderSyncId;
+        }
+
+        decision = await context.Entities.CallEntityAsync<LockDecision>(lockId, nameof(TenantLock.TakeOver),
+            new LockTakeover(decision.HolderSyncId, request.SyncId, context.CurrentUtcDateTime));
+        return (decision, decision.Acquired ? replaced : null);
+    }
+
+    private static async Task<SyncOutcome> RunConnectorsAsync(TaskOrchestrationContext context, SyncRequest request, ILogger logger)
+    {
+        var start = context.CurrentUtcDateTime;
+        var timings = request.Timings;
+        var work = Task.WhenAll(request.Connectors.Select(c => context.CallActivityAsync<ConnectorResult>(
+            SyncActivities.RunConnector, new ConnectorRun(request.TenantId, request.SyncId, c, request.Connectors, timings))));
+        var cancelled = context.WaitForExternalEvent<string>(CancelEvent);
+
+        // Until every connector knows its work, the longest allowed; then the adaptive timeout of the total.
+        var timeoutSeconds = timings.MaxSeconds;
+        var timerCancel = new CancellationTokenSource();
+        var deadline = context.CreateTimer(start.AddSeconds(timeoutSeconds), timerCancel.Token);
+        var known = new Dictionary<string, int>(StringComparer.Ordinal);
+        var nextKnown = context.WaitForExternalEvent<WorkKnown>(WorkKnownEvent);
+        try
+        {
+            while (true)
+            {
+                var winner = await Task.WhenAny(work, deadline, cancelled, nextKnown);
+                if (winner != nextKnown)
+                {
+                    break;
+                }
+
+                var told = await nextKnown;
+                known[told.Connector] = told.Items;
+                nextKnown = context.WaitForExternalEvent<WorkKnown>(WorkKnownEvent);
+                if (known.Count == request.Connectors.Count)
+                {
+                    timeoutSeconds = timings.TimeoutFor(known.Values.Sum());
+                    timerCancel.Cancel(); // synchronously: CancelAsync would resume off the orchestration's thread
+                    timerCancel.Dispose();
+                    timerCancel = new CancellationTokenSource();
+                    deadline = context.CreateTimer(start.AddSeconds(timeoutSeconds), timerCancel.Token);
+                    LogStarted(logger, request.SyncId, request.TenantId, timeoutSeconds);
+                    context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, SyncStatus.Running, SyncStage.ProcessingFiles));
+                }
+            }
+
+            if (cancelled.IsCompleted)
+            {
+                // The canceller wrote the end state; the connectors stop at their next write.
+                return new SyncOutcome(SyncStatus.Cancelled, FailureReason.CancelledByUser);
+            }
+
+            var (status, reason, message) = work.IsCompletedSuccessfully ? SyncVerdict.Of(await work)
+                : work.IsFaulted ? (SyncStatus.Failed, FailureReason.ConnectorError, $"A connector's activity failed: {work.Exception?.InnerException?.Message}")
+                : SyncVerdict.TimedOut(timeoutSeconds);
+            await context.CallActivityAsync(SyncActivities.End, new EndInput(request.TenantId, request.SyncId, status, reason, message), Bookkeeping);
+            return new SyncOutcome(status, reason);
+        }
+        finally
+        {
+            timerCancel.Cancel();
+            timerCancel.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started sync {SyncId} for tenant {TenantId} (timeout: {Seconds}s)")]
+    private static partial void LogStarted(ILogger logger, string syncId, string tenantId, int seconds);
+}
