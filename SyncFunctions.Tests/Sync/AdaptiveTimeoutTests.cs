@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
 using SyncFunctions.Sync;
 
@@ -6,7 +5,7 @@ namespace SyncFunctions.Tests.Sync;
 
 public sealed class AdaptiveTimeoutTests
 {
-    private static AdaptiveTimeout WithDefaults() => new(Options.Create(new SyncOptions()));
+    private static SyncTimings WithDefaults() => SyncTimings.From(new SyncOptions());
 
     [Theory]
     [InlineData(0, 300)]
@@ -16,8 +15,8 @@ public sealed class AdaptiveTimeoutTests
     [InlineData(690, 7200)]
     [InlineData(691, 7200)]
     [InlineData(1_000_000, 7200)]
-    public void SecondsFor_WithDefaults_IsBasePlusTenSecondsPerFileClampedTo300And7200(long items, int expected) =>
-        Assert.Equal(expected, WithDefaults().SecondsFor(items));
+    public void TimeoutFor_WithDefaults_IsBasePlusTenSecondsPerFileClampedTo300And7200(long items, int expected) =>
+        Assert.Equal(expected, WithDefaults().TimeoutFor(items));
 
     [Fact]
     public void Compute_WhenBelowMinimum_ReturnsTheMinimum() =>
@@ -37,18 +36,18 @@ public sealed class AdaptiveTimeoutTests
         Assert.Equal(300, AdaptiveTimeout.Compute(-5, 300, 10, 300, 7200));
 
     [Fact]
-    public void SecondsFor_UsesTheConfiguredValues()
+    public void TimeoutFor_UsesTheConfiguredValues()
     {
-        var timeout = new AdaptiveTimeout(Options.Create(new SyncOptions
+        var timeout = SyncTimings.From(new SyncOptions
         {
             BaseTimeoutSeconds = 30,
             PerFileTimeoutSeconds = 2,
             MinTimeoutSeconds = 40,
             MaxTimeoutSeconds = 100,
-        }));
+        });
 
-        Assert.Equal(40, timeout.SecondsFor(1));
-        Assert.Equal(70, timeout.SecondsFor(20));
-        Assert.Equal(100, timeout.SecondsFor(500));
+        Assert.Equal(40, timeout.TimeoutFor(1));
+        Assert.Equal(70, timeout.TimeoutFor(20));
+        Assert.Equal(100, timeout.TimeoutFor(500));
     }
 }

@@ -65,6 +65,9 @@ public sealed partial class RunProgress : IDisposable
 
     public string SyncId => _operation.SyncId;
 
+    /// <summary>The adaptive timeout of this sync for an item count: the numbers the orchestration's timer uses too.</summary>
+    public int TimeoutFor(long items) => _timeoutFor(items);
+
     /// <summary>The triggering request's trace, which the connector's span joins.</summary>
     public string? TraceParent => _operation.TraceParent;
 

@@ -21,7 +21,6 @@ public sealed partial class ConnectorActivity(
     ConnectionStore connections,
     ConnectorRegistry registry,
     DocumentSink sink,
-    AdaptiveTimeout adaptiveTimeout,
     SyncMetrics metrics,
     TimeProvider time,
     IOptions<SyncOptions> options,
@@ -90,7 +89,7 @@ public sealed partial class ConnectorActivity(
                     LogNote(logger, progress.SyncId, connectorName, note);
                 }
 
-                var timeoutSeconds = adaptiveTimeout.SecondsFor(changes.Items.Count);
+                var timeoutSeconds = progress.TimeoutFor(changes.Items.Count);
                 activityTimeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
                 await progress.TotalKnownAsync(connectorName, changes.Items.Count, timeoutSeconds, changes.Notes, runToken).ConfigureAwait(false);
                 await KnowWork(changes.Items.Count).ConfigureAwait(false);

@@ -16,7 +16,6 @@ public static class SyncExtensions
     public static IServiceCollection AddSync(this IServiceCollection services)
     {
         services.Configure<WorkerOptions>(o => o.Serializer = new JsonObjectSerializer(DurableJson));
-        services.AddSingleton<AdaptiveTimeout>();
         services.AddSingleton<ConnectorActivity>();
         services.AddSingleton<SyncStarter>();
         services.AddSingleton<SyncCancellation>();
