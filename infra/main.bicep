@@ -239,6 +239,7 @@ var appSettings = {
   SYNC_REQUEST_MAX_RETRIES: '6'
   SYNC_REQUEST_RETRY_DELAY_MILLISECONDS: '1000'
   SYNC_ITEM_PARALLELISM: '4'
+  SYNC_BATCH_SECONDS: '15'
   SYNC_PROGRESS_FLUSH_MILLISECONDS: '1000'
   // One app per storage account here: no table prefix. host.json names the task hub %SYNC_TASK_HUB%.
   SYNC_STORAGE_PREFIX: ''

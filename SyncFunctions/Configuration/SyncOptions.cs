@@ -52,6 +52,13 @@ public sealed class SyncOptions
     [ConfigurationKeyName("SYNC_ITEM_PARALLELISM")]
     public int ItemParallelism { get; set; } = 4;
 
+    /// <summary>
+    /// How long one batch activity takes new items for. Each activity costs the Durable backend a dozen
+    /// or so storage requests whatever its size, and a redelivered batch redoes at most this much work.
+    /// </summary>
+    [ConfigurationKeyName("SYNC_BATCH_SECONDS")]
+    public int BatchSeconds { get; set; } = 15;
+
 
 
     [ConfigurationKeyName("SYNC_PROGRESS_FLUSH_MILLISECONDS")]
@@ -71,6 +78,8 @@ public sealed class SyncOptions
 
     public TimeSpan RequestRetryDelay => TimeSpan.FromMilliseconds(RequestRetryDelayMilliseconds);
 
+
+    public TimeSpan BatchDuration => TimeSpan.FromSeconds(BatchSeconds);
 
     public TimeSpan ProgressFlushInterval => TimeSpan.FromMilliseconds(ProgressFlushMilliseconds);
 }
@@ -102,6 +111,7 @@ public sealed class SyncOptionsValidator : IValidateOptions<SyncOptions>
         Range("SYNC_REQUEST_MAX_RETRIES", options.RequestMaxRetries, 0, 20);
         Range("SYNC_REQUEST_RETRY_DELAY_MILLISECONDS", options.RequestRetryDelayMilliseconds, 10, 60_000);
         Range("SYNC_ITEM_PARALLELISM", options.ItemParallelism, 1, 64);
+        Range("SYNC_BATCH_SECONDS", options.BatchSeconds, 1, 600);
         Range("SYNC_PROGRESS_FLUSH_MILLISECONDS", options.ProgressFlushMilliseconds, 50, 60_000);
 
         if (options.MinTimeoutSeconds > options.MaxTimeoutSeconds)

@@ -25,7 +25,8 @@ public sealed class CheckpointEntity : ITableEntity
 }
 
 /// <summary>
-/// Checkpoints per tenant (PartitionKey) and connector (RowKey): one point read when a sync starts and
+/// Checkpoints per tenant (PartitionKey) and connector (RowKey): a point read when a sync detects its
+/// changes (and again in the commit of a connector that merges into it, its session being another), and
 /// one write in <see cref="IConnectorSession.CommitAsync"/>, after every item was attempted.
 /// </summary>
 public sealed class CheckpointStore(SyncStorage storage, TimeProvider time)

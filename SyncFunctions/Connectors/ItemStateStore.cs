@@ -61,12 +61,29 @@ public sealed class ItemStateStore(SyncStorage storage)
         }), cancellationToken);
     }
 
-    public Task DeleteAsync(string tenantId, string connector, IEnumerable<string> keys, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the rows; rows already gone are fine. At-least-once: a redelivered commit deletes again, and a
+    /// transaction naming a missing row fails as a whole, so that chunk is deleted row by row instead.
+    /// </summary>
+    public async Task DeleteAsync(string tenantId, string connector, IEnumerable<string> keys, CancellationToken cancellationToken)
     {
         var partition = PartitionFor(tenantId, connector);
-        return SubmitAsync(
-            keys.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k) { ETag = ETag.All })),
-            cancellationToken);
+        foreach (var chunk in keys.Chunk(BatchSize))
+        {
+            try
+            {
+                await Table.SubmitTransactionAsync(
+                    chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k) { ETag = ETag.All })),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 404)
+            {
+                foreach (var key in chunk)
+                {
+                    await Table.DeleteEntityAsync(partition, key, ETag.All, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
     }
 
     private async Task SubmitAsync(IEnumerable<TableTransactionAction> actions, CancellationToken cancellationToken)

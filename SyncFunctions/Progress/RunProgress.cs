@@ -75,8 +75,8 @@ public sealed partial class RunProgress : IDisposable
     public int Attempt { get; } = System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
 
     /// <summary>
-    /// A run starts (or starts again, on a redelivered activity) from its connectors' committed state:
-    /// their counts go back to zero, so no item is counted twice.
+    /// Detection starts (or starts again, on a redelivered activity) from the connectors' committed
+    /// state: their counts go back to zero, so no item is counted twice.
     /// </summary>
     public Task ResetAsync(CancellationToken cancellationToken)
     {
@@ -96,6 +96,31 @@ public sealed partial class RunProgress : IDisposable
         }
 
         return WriteAsync(urgent: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// A batch starts (or starts again, on a redelivered batch) from the counts of the batches before it,
+    /// as the orchestration recorded them: what an earlier, unfinished delivery of this batch counted is
+    /// taken back, so no item is counted twice. Nothing is written when the row already shows them.
+    /// </summary>
+    public Task ResumeAsync(string connector, int processedBefore, int failedBefore, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        Update(connector, c =>
+        {
+            changed = c.ProcessedItems != processedBefore || c.FailedItems != failedBefore || c.InFlightItems != 0 || c.Status != SyncStatus.Running;
+            c.ProcessedItems = processedBefore;
+            c.FailedItems = failedBefore;
+            c.InFlightItems = 0;
+            c.Status = SyncStatus.Running;
+            c.Stage = SyncStage.ProcessingFiles;
+        });
+        lock (_gate)
+        {
+            _dirty = changed;
+        }
+
+        return changed ? WriteAsync(urgent: true, cancellationToken) : Task.CompletedTask;
     }
 
     public IReadOnlyList<ConnectorProgress> Connectors

@@ -41,6 +41,7 @@ public sealed class SyncStorage
         var containerPrefix = p.Length == 0 ? "" : p + "-";
         Documents = blobs.GetBlobContainerClient(containerPrefix + "sync-documents");
         KeyRing = blobs.GetBlobContainerClient(containerPrefix + "sync-keys");
+        WorkLists = blobs.GetBlobContainerClient(containerPrefix + "sync-work");
     }
 
     public TableClient Operations { get; }
@@ -62,6 +63,9 @@ public sealed class SyncStorage
 
     public BlobContainerClient KeyRing { get; }
 
+    /// <summary>What each running sync's connectors detected, read by its batch and commit activities; deleted when the sync ends.</summary>
+    public BlobContainerClient WorkLists { get; }
+
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(
@@ -72,6 +76,7 @@ public sealed class SyncStorage
             NotificationSettings.CreateIfNotExistsAsync(cancellationToken),
             NotificationClaims.CreateIfNotExistsAsync(cancellationToken),
             Documents.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-            KeyRing.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+            KeyRing.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            WorkLists.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 }

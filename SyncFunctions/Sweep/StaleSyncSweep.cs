@@ -24,6 +24,7 @@ public sealed record SweepResult(int Cleaned, IReadOnlyList<string> SyncIds);
 /// </summary>
 public sealed partial class StaleSyncSweep(
     SyncOperationStore operations,
+    WorkListStore workLists,
     SyncNotifier notifier,
     Telemetry.SyncMetrics metrics,
     TimeProvider time,
@@ -127,6 +128,7 @@ public sealed partial class StaleSyncSweep(
         // An instance left Pending or Running without a heartbeat is stopped; then the lock is freed,
         // only for the holder judged (a lock taken over meanwhile stays with its new holder).
         await SyncInstances.TerminateAsync(client, held.HolderSyncId, "Ended by the stale-sync sweep.", cancellationToken).ConfigureAwait(false);
+        await workLists.DeleteAllAsync(tenantId, held.HolderSyncId, cancellationToken).ConfigureAwait(false);
         await client.Entities.SignalEntityAsync(TenantLock.For(tenantId), nameof(TenantLock.Release), held.HolderSyncId, cancellation: cancellationToken).ConfigureAwait(false);
         return ended;
     }

@@ -20,6 +20,7 @@ namespace SyncFunctions.Sync;
 public sealed partial class SyncActivities(
     SyncOperationStore operations,
     ConnectorActivity connectors,
+    WorkListStore workLists,
     IProgressPublisher publisher,
     SyncNotifier notifier,
     SyncMetrics metrics,
@@ -30,7 +31,8 @@ public sealed partial class SyncActivities(
     public const string Begin = "SyncBegin";
     public const string InspectHolder = "SyncInspectHolder";
     public const string ReplaceStuckHolder = "SyncReplaceStuckHolder";
-    public const string RunConnector = "SyncRunConnector";
+    public const string DetectChanges = "SyncDetectChanges";
+    public const string ProcessBatch = "SyncProcessBatch";
     public const string End = "SyncEnd";
     public const string Notify = "SyncNotify";
 
@@ -127,6 +129,7 @@ public sealed partial class SyncActivities(
         var message = $"{stuck.Reason}; sync {stuck.ReplacedBy} took over the tenant.";
         var ended = await operations.TryEndAsync(stuck.TenantId, stuck.HolderSyncId, SyncStatus.Failed, FailureReason.Stuck, message, null, cancellationToken).ConfigureAwait(false);
         await SyncInstances.TerminateAsync(client, stuck.HolderSyncId, message, cancellationToken).ConfigureAwait(false);
+        await workLists.DeleteAllAsync(stuck.TenantId, stuck.HolderSyncId, cancellationToken).ConfigureAwait(false);
         if (ended is not null)
         {
             LogReplaced(logger, stuck.HolderSyncId, stuck.TenantId, stuck.ReplacedBy, stuck.Reason);
@@ -135,41 +138,54 @@ public sealed partial class SyncActivities(
     }
 
     /// <summary>
-    /// One connector, start to commit, with its progress and heartbeats on the operation row. Tells the
-    /// orchestration its item count as soon as it knows it (the adaptive timeout). Stops by itself when
-    /// the operation ends under it (the orchestration's deadline, a cancel, the sweep).
-    /// At-least-once: a redelivery starts the connector again from its committed checkpoint, counting
-    /// from zero; the checkpoint is committed only after every item.
+    /// A connector's changes: connect, detect, keep the work list, tell the orchestration the count.
+    /// At-least-once: a redelivery counts from zero again and keeps the first delivery's work list.
     /// </summary>
-    [Function(RunConnector)]
-    public async Task<ConnectorResult> RunConnectorAsync([ActivityTrigger] ConnectorRun run, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    [Function(DetectChanges)]
+    public Task<DetectedWork> DetectChangesAsync([ActivityTrigger] ConnectorStep step, CancellationToken cancellationToken) =>
+        RunStepAsync(step, (progress, ct) => progress.ResetAsync(ct), (progress, ct) => connectors.DetectAsync(step, progress, ct),
+            ended => new DetectedWork(0, 0, ended), cancellationToken);
+
+    /// <summary>One batch of a connector's items; the last one commits (see <see cref="ConnectorActivity.ProcessBatchAsync"/>).</summary>
+    [Function(ProcessBatch)]
+    public Task<BatchResult> ProcessBatchAsync([ActivityTrigger] BatchInput input, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(run);
-        ArgumentNullException.ThrowIfNull(client);
-        var operation = await operations.GetAsync(run.TenantId, run.SyncId, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(input);
+        return RunStepAsync(input.Step, (_, _) => Task.CompletedTask, (progress, ct) => connectors.ProcessBatchAsync(input, progress, ct),
+            ended => new BatchResult(0, 0, [], ended), cancellationToken);
+    }
+
+    /// <summary>
+    /// A connector's step with its progress and heartbeats on the operation row. It stops by itself when
+    /// the operation ends under it (the orchestration's deadline, a cancel, the sweep), and does not
+    /// start when the operation has already ended.
+    /// </summary>
+    private async Task<T> RunStepAsync<T>(
+        ConnectorStep step, Func<RunProgress, CancellationToken, Task> prepare, Func<RunProgress, CancellationToken, Task<T>> body,
+        Func<ConnectorResult, T> ended, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var operation = await operations.GetAsync(step.TenantId, step.SyncId, cancellationToken).ConfigureAwait(false);
         if (operation is null || operation.IsTerminal)
         {
-            return new ConnectorResult(run.Connector, SyncStatus.Cancelled, null, "The sync ended before this connector ran.");
+            return ended(new ConnectorResult(step.Connector, SyncStatus.Cancelled, null, "The sync ended before this connector ran."));
         }
 
-        using var scope = Scope(run.TenantId, run.SyncId);
+        using var scope = Scope(step.TenantId, step.SyncId);
         using var running = metrics.ConnectorRunning();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var progress = new RunProgress(operation, [run.Connector], run.Timings.TimeoutFor, operations, publisher, time,
+        using var progress = new RunProgress(operation, [step.Connector], step.Timings.TimeoutFor, operations, publisher, time,
             options.Value.ProgressFlushInterval, () => Stop(stop), logger);
-        await progress.ResetAsync(stop.Token).ConfigureAwait(false);
-
         using var stopBeating = new CancellationTokenSource();
         var beating = BeatAsync(progress, stopBeating.Token);
         try
         {
-            return await connectors.RunAsync(run.Connector, progress,
-                (items, ct) => client.RaiseEventAsync(run.SyncId, SyncOrchestration.WorkKnownEvent, new WorkKnown(run.Connector, items), ct),
-                stop.Token).ConfigureAwait(false);
+            await prepare(progress, stop.Token).ConfigureAwait(false);
+            return await body(progress, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (progress.IsLost && !cancellationToken.IsCancellationRequested)
         {
-            return new ConnectorResult(run.Connector, SyncStatus.Cancelled, null, "The sync ended while this connector ran.");
+            return ended(new ConnectorResult(step.Connector, SyncStatus.Cancelled, null, "The sync ended while this connector ran."));
         }
         finally
         {
@@ -188,6 +204,12 @@ public sealed partial class SyncActivities(
     {
         ArgumentNullException.ThrowIfNull(input);
         using var scope = Scope(input.TenantId, input.SyncId);
+        if (input.Status != SyncStatus.Completed)
+        {
+            // A completed sync's connectors removed their lists as they committed; others may have left some.
+            await workLists.DeleteAllAsync(input.TenantId, input.SyncId, cancellationToken).ConfigureAwait(false);
+        }
+
         var ended = await operations.TryEndAsync(input.TenantId, input.SyncId, input.Status, input.FailureReason, input.ErrorMessage, null, cancellationToken).ConfigureAwait(false);
         if (ended is null)
         {

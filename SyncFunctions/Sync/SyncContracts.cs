@@ -64,11 +64,25 @@ public sealed record StuckHolder(string TenantId, string HolderSyncId, string Re
 
 public sealed record BeginInput(SyncRequest Request, string? ReplacedSyncId);
 
-/// <summary>One connector's part of a run, for <see cref="SyncActivities.RunConnector"/>.</summary>
-public sealed record ConnectorRun(string TenantId, string SyncId, string Connector, IReadOnlyList<string> AllConnectors, SyncTimings Timings);
+/// <summary>Which connector of which sync a step is for, and the numbers its timeouts come from.</summary>
+public sealed record ConnectorStep(string TenantId, string SyncId, string Connector, SyncTimings Timings);
 
-/// <summary>Raised to the orchestration by a connector's activity once it knows how much work it has.</summary>
-public sealed record WorkKnown(string Connector, int Items);
+/// <summary>
+/// What <see cref="SyncActivities.DetectChanges"/> found: the connector's item count and its own adaptive
+/// timeout; or, in <see cref="Ended"/>, how the connector already ended (it failed, or had nothing to do).
+/// </summary>
+public sealed record DetectedWork(int Items, int TimeoutSeconds, ConnectorResult? Ended);
+
+/// <summary>
+/// One batch: the items from <see cref="From"/> on, for as long as a batch runs. The counts and failed
+/// keys before it come from the batches the orchestration has recorded, so a redelivered batch counts
+/// from there again, and the batch that reaches the last item commits knowing every failure.
+/// </summary>
+public sealed record BatchInput(
+    ConnectorStep Step, int From, int TotalItems, int ProcessedBefore, IReadOnlyList<string> FailedKeysBefore, DateTimeOffset Deadline, int TimeoutSeconds);
+
+/// <summary>Where the next batch starts, what this one did and the keys of its failed items; or, once the connector has ended (committed, failed), how.</summary>
+public sealed record BatchResult(int Next, int Processed, IReadOnlyList<string> FailedKeys, ConnectorResult? Ended);
 
 public sealed record EndInput(string TenantId, string SyncId, string Status, string? FailureReason, string? ErrorMessage);
 

@@ -17,6 +17,7 @@ public static class SyncExtensions
     {
         services.Configure<WorkerOptions>(o => o.Serializer = new JsonObjectSerializer(DurableJson));
         services.AddSingleton<ConnectorActivity>();
+        services.AddSingleton<WorkListStore>();
         services.AddSingleton<SyncStarter>();
         services.AddSingleton<SyncCancellation>();
         return services;

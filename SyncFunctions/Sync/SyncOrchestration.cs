@@ -8,17 +8,15 @@ namespace SyncFunctions.Sync;
 
 /// <summary>
 /// One sync, one instance (instance id = sync id). The tenant's <see cref="TenantLock"/> decides
-/// whether it runs; then its connectors run fanned out, one activity each, the whole sync raced
-/// against a durable timer that moves to the adaptive deadline once every connector has said how
-/// much work it has; then one end write, the lock released naming the sync, one e-mail.
+/// whether it runs; then its connectors run fanned out, each as activities (detect changes, then
+/// batches, the last of which commits), the whole sync raced against a durable timer that moves to the adaptive deadline once
+/// every connector has said how much work it has; then one end write, the lock released naming the
+/// sync, one e-mail.
 /// Deterministic: the context's clock, timers and events only; every read and write is an activity.
 /// </summary>
 public static partial class SyncOrchestration
 {
     public const string Name = nameof(SyncOrchestration);
-
-    /// <summary>Raised by each connector's activity when it knows its item count (<see cref="WorkKnown"/>).</summary>
-    public const string WorkKnownEvent = "WorkKnown";
 
     /// <summary>Raised by the cancel API after it wrote the cancelled state.</summary>
     public const string CancelEvent = "Cancel";
@@ -98,44 +96,42 @@ public static partial class SyncOrchestration
     {
         var start = context.CurrentUtcDateTime;
         var timings = request.Timings;
-        var work = Task.WhenAll(request.Connectors.Select(c => context.CallActivityAsync<ConnectorResult>(
-            SyncActivities.RunConnector, new ConnectorRun(request.TenantId, request.SyncId, c, request.Connectors, timings))));
+        var counts = request.Connectors.Select(_ => new TaskCompletionSource<int>()).ToList();
+        var work = Task.WhenAll(request.Connectors.Select((c, i) => RunConnectorAsync(context, new ConnectorStep(request.TenantId, request.SyncId, c, timings), counts[i])));
+        var allKnown = Task.WhenAll(counts.Select(c => c.Task));
         var cancelled = context.WaitForExternalEvent<string>(CancelEvent);
 
-        // Until every connector knows its work, the longest allowed; then the adaptive timeout of the total.
+        // Every step of every connector is raced against this one durable timer: until every connector
+        // knows its work, the longest allowed; then the adaptive timeout of the total. (A timer per step
+        // would cost a delayed queue message and a replay each, even when cancelled.)
         var timeoutSeconds = timings.MaxSeconds;
         var timerCancel = new CancellationTokenSource();
         var deadline = context.CreateTimer(start.AddSeconds(timeoutSeconds), timerCancel.Token);
-        var known = new Dictionary<string, int>(StringComparer.Ordinal);
-        var nextKnown = context.WaitForExternalEvent<WorkKnown>(WorkKnownEvent);
         try
         {
             while (true)
             {
-                var winner = await Task.WhenAny(work, deadline, cancelled, nextKnown);
-                if (winner != nextKnown)
+                var winner = await Task.WhenAny(allKnown.IsCompleted ? [work, deadline, cancelled] : [work, deadline, cancelled, allKnown]);
+                if (winner != allKnown)
                 {
                     break;
                 }
 
-                var told = await nextKnown;
-                known[told.Connector] = told.Items;
-                nextKnown = context.WaitForExternalEvent<WorkKnown>(WorkKnownEvent);
-                if (known.Count == request.Connectors.Count)
-                {
-                    timeoutSeconds = timings.TimeoutFor(known.Values.Sum());
-                    timerCancel.Cancel(); // synchronously: CancelAsync would resume off the orchestration's thread
-                    timerCancel.Dispose();
-                    timerCancel = new CancellationTokenSource();
-                    deadline = context.CreateTimer(start.AddSeconds(timeoutSeconds), timerCancel.Token);
-                    LogStarted(logger, request.SyncId, request.TenantId, timeoutSeconds);
-                    context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, SyncStatus.Running, SyncStage.ProcessingFiles));
-                }
+                timeoutSeconds = timings.TimeoutFor((await allKnown).Sum());
+                timerCancel.Cancel(); // synchronously: CancelAsync would resume off the orchestration's thread
+                timerCancel.Dispose();
+                timerCancel = new CancellationTokenSource();
+                deadline = context.CreateTimer(start.AddSeconds(timeoutSeconds), timerCancel.Token);
+                LogStarted(logger, request.SyncId, request.TenantId, timeoutSeconds);
+                context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, SyncStatus.Running, SyncStage.ProcessingFiles));
             }
 
             if (cancelled.IsCompleted)
             {
-                // The canceller wrote the end state; the connectors stop at their next write.
+                // The canceller wrote the end state (this end write keeps it) and the connectors' activities
+                // stop at their next write; the end activity still clears what they left.
+                await context.CallActivityAsync(SyncActivities.End,
+                    new EndInput(request.TenantId, request.SyncId, SyncStatus.Cancelled, FailureReason.CancelledByUser, null), Bookkeeping);
                 return new SyncOutcome(SyncStatus.Cancelled, FailureReason.CancelledByUser);
             }
 
@@ -149,6 +145,48 @@ public static partial class SyncOrchestration
         {
             timerCancel.Cancel();
             timerCancel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One connector: detect its changes, then batches until every item was attempted; the last batch
+    /// commits. Its item count is told (<paramref name="count"/>) as soon as detection returns, or as 0
+    /// when detection fails.
+    /// </summary>
+    private static async Task<ConnectorResult> RunConnectorAsync(TaskOrchestrationContext context, ConnectorStep step, TaskCompletionSource<int> count)
+    {
+        DetectedWork detected;
+        try
+        {
+            detected = await context.CallActivityAsync<DetectedWork>(SyncActivities.DetectChanges, step);
+        }
+        catch (TaskFailedException)
+        {
+            count.TrySetResult(0);
+            throw;
+        }
+
+        count.TrySetResult(detected.Items);
+        if (detected.Ended is { } ended)
+        {
+            return ended;
+        }
+
+        // The connector's own timeout runs from when its work was known, as it did inside one activity.
+        var connectorDeadline = context.CurrentUtcDateTime.AddSeconds(detected.TimeoutSeconds);
+        var (next, processed) = (0, 0);
+        var failedKeys = new List<string>();
+        while (true)
+        {
+            var batch = await context.CallActivityAsync<BatchResult>(SyncActivities.ProcessBatch,
+                new BatchInput(step, next, detected.Items, processed, failedKeys, connectorDeadline, detected.TimeoutSeconds));
+            if (batch.Ended is { } connectorEnded)
+            {
+                return connectorEnded; // committed by the batch that reached the last item, or failed
+            }
+
+            (next, processed) = (batch.Next, processed + batch.Processed);
+            failedKeys.AddRange(batch.FailedKeys);
         }
     }
 

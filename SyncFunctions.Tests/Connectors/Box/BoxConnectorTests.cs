@@ -69,7 +69,8 @@ public sealed class BoxConnectorTests(ConnectorAppFixture fixture) : IClassFixtu
 
         Assert.Equal("completed", sync.Status());
         Assert.Equal(1, sync.Int("files_processed"));
-        Assert.Equal(2, _box.Api.Count("/oauth2/token"));
+        // One exchange per connect (the detection and the batch each connect afresh), plus the one refresh on the 401.
+        Assert.Equal(3, _box.Api.Count("/oauth2/token"));
         Assert.Equal(2, _box.Api.Count($"/folders/{_docs}/items"));
     }
 

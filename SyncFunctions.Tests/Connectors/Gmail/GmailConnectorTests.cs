@@ -81,7 +81,8 @@ public sealed class GmailConnectorTests(ConnectorAppFixture fixture) : IClassFix
 
         Assert.Equal("completed", sync.Status());
         Assert.Equal(1, sync.Int("files_processed"));
-        Assert.Equal(2, _gmail.Api.Count("/token"));
+        // One exchange per connect (the detection and the batch each connect afresh), plus the one refresh on the 401.
+        Assert.Equal(3, _gmail.Api.Count("/token"));
     }
 
     [Fact]
@@ -108,7 +109,8 @@ public sealed class GmailConnectorTests(ConnectorAppFixture fixture) : IClassFix
         var sync = await _client.SyncAsync("gmail");
 
         Assert.Equal("completed", sync.Status());
-        Assert.Equal(3, _gmail.Api.Count("/users/me/profile"));
+        // Detection's connect: two server errors and the answer; the batch's connect: one answer.
+        Assert.Equal(4, _gmail.Api.Count("/users/me/profile"));
         Assert.Equal(2, _gmail.Api.Requests.Count(r => r.Path == "/gmail/v1/users/me/messages"));
     }
 

@@ -123,10 +123,11 @@ public sealed partial class BoxConnector(
 
     private sealed record BoxFile(string Id, string Path, long Size, DateTimeOffset? ModifiedAt, string Version);
 
+    /// <summary>What the commit deletes besides saving the processed files: the ids of files gone.</summary>
+    private sealed record BoxPending(IReadOnlyList<string> Removed);
+
     private sealed class BoxSession(ConnectorContext context, BearerApi api, Uri baseUrl, string rootId, ItemStateStore store, ILogger logger) : IConnectorSession
     {
-        private List<string> _removed = [];
-
         public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
         {
             var notes = new List<string>();
@@ -158,23 +159,23 @@ public sealed partial class BoxConnector(
                     continue;
                 }
 
-                work.Add(new WorkItem(file.Id, $"File: {file.Path}", file));
+                work.Add(WorkItem.Of(file.Id, $"File: {file.Path}", file));
             }
 
             // Deletions are only certain when the whole tree was seen.
             var seen = files.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
-            _removed = complete ? known.Keys.Where(k => !seen.Contains(k)).ToList() : [];
+            List<string> removed = complete ? known.Keys.Where(k => !seen.Contains(k)).ToList() : [];
             foreach (var note in notes)
             {
                 LogNote(logger, context.SyncId, note);
             }
 
-            return new ChangeSet(work, notes);
+            return ChangeSet.With(work, notes, new BoxPending(removed));
         }
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
-            var file = (BoxFile)item.State!;
+            var file = item.StateAs<BoxFile>();
             string? text = null;
             if (TextExtensions.Contains(System.IO.Path.GetExtension(file.Path)))
             {
@@ -206,9 +207,9 @@ public sealed partial class BoxConnector(
                 });
         }
 
-        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        public async Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
         {
-            var saved = succeeded.Select(i => (BoxFile)i.State!).Select(f => new ItemStateEntity
+            var saved = succeeded.Select(i => i.StateAs<BoxFile>()).Select(f => new ItemStateEntity
             {
                 RowKey = f.Id,
                 Name = f.Path,
@@ -218,7 +219,7 @@ public sealed partial class BoxConnector(
                 SyncId = context.SyncId,
             });
             await store.SaveAsync(context.TenantId, ConnectorName, saved, cancellationToken).ConfigureAwait(false);
-            await store.DeleteAsync(context.TenantId, ConnectorName, _removed, cancellationToken).ConfigureAwait(false);
+            await store.DeleteAsync(context.TenantId, ConnectorName, detected.CheckpointAs<BoxPending>().Removed, cancellationToken).ConfigureAwait(false);
         }
 
         public ValueTask DisposeAsync()

@@ -39,6 +39,7 @@ public sealed class DemoConnector(TimeProvider time) : IConnector
 
     private sealed class DemoSession(TimeProvider time, int items, TimeSpan delay, int failEvery, int? hangAfter) : IConnectorSession
     {
+        /// <summary>Items started by this session; sessions are per batch, so <c>hang_after</c> counts within a batch.</summary>
         private int _started;
 
         public Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
@@ -46,7 +47,7 @@ public sealed class DemoConnector(TimeProvider time) : IConnector
             var list = new List<WorkItem>(items);
             for (var i = 1; i <= items; i++)
             {
-                list.Add(new WorkItem(i.ToString("D7", CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"Demo item {i} of {items}"), i));
+                list.Add(WorkItem.Of(i.ToString("D7", CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"Demo item {i} of {items}"), i));
             }
 
             return Task.FromResult(new ChangeSet(list));
@@ -54,7 +55,7 @@ public sealed class DemoConnector(TimeProvider time) : IConnector
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
-            var index = (int)item.State!;
+            var index = item.StateAs<int>();
             if (hangAfter is { } limit && Interlocked.Increment(ref _started) > limit)
             {
                 // A stuck connector: never returns, only cancellation ends it.
@@ -78,7 +79,7 @@ public sealed class DemoConnector(TimeProvider time) : IConnector
                 new Dictionary<string, string> { ["source"] = ConnectorName });
         }
 
-        public Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

@@ -92,16 +92,17 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
 
     private sealed record FileWork(string RelativePath, string FullPath, long Size, DateTimeOffset ModifiedAt, string Hash);
 
+    /// <summary>What the commit writes besides the processed files: the touched-but-unchanged ones and the keys of files gone.</summary>
+    private sealed record FolderPending(IReadOnlyList<FileWork> Touched, IReadOnlyList<string> Removed);
+
     private sealed class FolderSession(ConnectorContext context, string directory, ItemStateStore store, int maxTextBytes, TimeProvider time) : IConnectorSession
     {
-        private readonly List<ItemStateEntity> _touched = [];
-        private List<string> _removed = [];
-
         public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
         {
             var known = await store.LoadAsync(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var work = new List<WorkItem>();
+            var touched = new List<FileWork>();
             var enumeration = new EnumerationOptions
             {
                 RecurseSubdirectories = true,
@@ -113,7 +114,7 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var relative = Path.GetRelativePath(directory, file).Replace('\\', '/');
-                var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(relative)));
+                var key = Key(relative);
                 seen.Add(key);
                 var info = new FileInfo(file);
                 var modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero);
@@ -128,20 +129,20 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
                 if (state is not null && state.ContentHash == hash)
                 {
                     // Touched but not changed: remember the new time, process nothing.
-                    _touched.Add(NewState(key, relative, info.Length, modified, hash));
+                    touched.Add(new FileWork(relative, file, info.Length, modified, hash));
                     continue;
                 }
 
-                work.Add(new WorkItem(key, $"File: {relative}", new FileWork(relative, file, info.Length, modified, hash)));
+                work.Add(WorkItem.Of(key, $"File: {relative}", new FileWork(relative, file, info.Length, modified, hash)));
             }
 
-            _removed = known.Keys.Where(k => !seen.Contains(k)).ToList();
-            return new ChangeSet(work);
+            var removed = known.Keys.Where(k => !seen.Contains(k)).ToList();
+            return ChangeSet.With(work, [], new FolderPending(touched, removed));
         }
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
-            var file = (FileWork)item.State!;
+            var file = item.StateAs<FileWork>();
             string? text;
             try
             {
@@ -169,13 +170,13 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
                 });
         }
 
-        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        public async Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
         {
-            var states = succeeded.Select(i => (FileWork)i.State!)
-                .Select(f => NewState(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(f.RelativePath))), f.RelativePath, f.Size, f.ModifiedAt, f.Hash))
-                .Concat(_touched);
+            var pending = detected.CheckpointAs<FolderPending>();
+            var states = succeeded.Select(i => i.StateAs<FileWork>()).Concat(pending.Touched)
+                .Select(f => NewState(Key(f.RelativePath), f.RelativePath, f.Size, f.ModifiedAt, f.Hash));
             await store.SaveAsync(context.TenantId, ConnectorName, states, cancellationToken).ConfigureAwait(false);
-            await store.DeleteAsync(context.TenantId, ConnectorName, _removed, cancellationToken).ConfigureAwait(false);
+            await store.DeleteAsync(context.TenantId, ConnectorName, pending.Removed, cancellationToken).ConfigureAwait(false);
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -190,6 +191,8 @@ public sealed class FolderConnector(IOptions<FolderConnectorOptions> options, It
             SyncId = context.SyncId,
             Timestamp = time.GetUtcNow(),
         };
+
+        private static string Key(string relative) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(relative)));
 
         private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
         {

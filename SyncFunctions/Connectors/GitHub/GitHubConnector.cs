@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using Octokit;
 using Octokit.Internal;
 using Polly.Timeout;
@@ -65,8 +66,7 @@ public sealed partial class GitHubConnector(
                 repositories.Add(new RepositoryRef(owner, repo, found.DefaultBranch));
             }
 
-            var checkpoint = await checkpoints.GetAsync<GitHubCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new GitHubCheckpoint();
-            return new GitHubSession(context, client, conditional, baseUrl, repositories, checkpoint, checkpoints, states, logger);
+            return new GitHubSession(context, client, conditional, baseUrl, repositories, checkpoints, states, logger);
         }
         catch
         {
@@ -140,36 +140,52 @@ public sealed partial class GitHubConnector(
 
     internal sealed record RepositoryRef(string Owner, string Name, string Branch)
     {
+        [JsonIgnore]
         public string FullName => $"{Owner}/{Name}";
     }
 
-    private sealed record IssueWork(RepositoryRef Repository, Issue Issue);
+    /// <summary>An item's state; the discriminator tells issues from files once the state has been through JSON.</summary>
+    [JsonPolymorphic]
+    [JsonDerivedType(typeof(IssueWork), "issue")]
+    [JsonDerivedType(typeof(FileWork), "file")]
+    private abstract record GitHubWork(RepositoryRef Repository);
 
-    private sealed record FileWork(RepositoryRef Repository, string Path, string Sha, long Size);
+    private sealed record IssueWork(RepositoryRef Repository, IssueFields Issue) : GitHubWork(Repository);
+
+    private sealed record FileWork(RepositoryRef Repository, string Path, string Sha, long Size) : GitHubWork(Repository);
+
+    /// <summary>What a document needs of an issue: Octokit's models do not round-trip through JSON.</summary>
+    private sealed record IssueFields(
+        int Number, string Title, string? Body, int Comments, bool IsPullRequest, string State, string? Author, string? HtmlUrl, DateTimeOffset UpdatedAt)
+    {
+        public static IssueFields From(Issue issue) => new(
+            issue.Number, issue.Title, issue.Body, issue.Comments, issue.PullRequest is not null, issue.State.StringValue, issue.User?.Login, issue.HtmlUrl,
+            issue.UpdatedAt ?? issue.CreatedAt);
+    }
+
+    /// <summary>What the commit needs from detection: each repository's next checkpoint, and the files gone.</summary>
+    private sealed record GitHubPending(IReadOnlyDictionary<string, RepositoryCheckpoint> Repositories, IReadOnlyList<string> RemovedFiles);
 
     private sealed class GitHubSession(
         ConnectorContext context, GitHubClient client, ConditionalRequestHandler conditional, Uri baseUrl, IReadOnlyList<RepositoryRef> repositories,
-        GitHubCheckpoint checkpoint, CheckpointStore store, ItemStateStore states, ILogger logger) : IConnectorSession
+        CheckpointStore store, ItemStateStore states, ILogger logger) : IConnectorSession
     {
-        private readonly Dictionary<string, RepositoryCheckpoint> _pending = new(StringComparer.Ordinal);
-        private readonly List<string> _removedFiles = [];
-
-        /// <summary>Repositories with a failed item: their checkpoint stays where it was.</summary>
-        private readonly ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
-
         public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
         {
+            var checkpoint = await LoadCheckpointAsync(cancellationToken).ConfigureAwait(false);
             var notes = new List<string>();
             var known = await states.LoadAsync(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false);
             var work = new List<WorkItem>();
+            var pending = new Dictionary<string, RepositoryCheckpoint>(StringComparer.Ordinal);
+            var removedFiles = new List<string>();
             foreach (var repository in repositories)
             {
                 checkpoint.Repositories.TryGetValue(repository.FullName, out var previous);
                 previous ??= new RepositoryCheckpoint();
                 var next = new RepositoryCheckpoint();
                 await DetectIssuesAsync(repository, previous, next, work, notes).ConfigureAwait(false);
-                await DetectFilesAsync(repository, previous, next, known, work).ConfigureAwait(false);
-                _pending[repository.FullName] = next;
+                await DetectFilesAsync(repository, previous, next, known, work, removedFiles).ConfigureAwait(false);
+                pending[repository.FullName] = next;
             }
 
             foreach (var note in notes)
@@ -177,14 +193,14 @@ public sealed partial class GitHubConnector(
                 LogNote(logger, context.SyncId, note);
             }
 
-            return new ChangeSet(work, notes);
+            return ChangeSet.With(work, notes, new GitHubPending(pending, removedFiles));
         }
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
             try
             {
-                return item.State switch
+                return item.StateAs<GitHubWork>() switch
                 {
                     IssueWork issue => await IssueDocumentAsync(item, issue).ConfigureAwait(false),
                     FileWork file => await FileDocumentAsync(item, file).ConfigureAwait(false),
@@ -197,19 +213,24 @@ public sealed partial class GitHubConnector(
             }
         }
 
-        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        public async Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
         {
-            foreach (var (name, next) in _pending)
+            var pending = detected.CheckpointAs<GitHubPending>();
+            var done = succeeded.Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+            // Items were processed in other sessions: a repository failed when one of its items did not succeed.
+            var failed = detected.Items.Where(i => !done.Contains(i.Key)).Select(i => i.StateAs<GitHubWork>().Repository.FullName).ToHashSet(StringComparer.Ordinal);
+            var checkpoint = await LoadCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var (name, next) in pending.Repositories)
             {
                 // A repository whose items all succeeded moves on; otherwise the next sync asks again.
-                if (!_failed.ContainsKey(name))
+                if (!failed.Contains(name))
                 {
                     checkpoint.Repositories[name] = next;
                 }
             }
 
             await store.SaveAsync(context.TenantId, ConnectorName, context.SyncId, checkpoint, cancellationToken).ConfigureAwait(false);
-            var files = succeeded.Select(i => i.State).OfType<FileWork>().Select(f => new ItemStateEntity
+            var files = succeeded.Select(i => i.StateAs<GitHubWork>()).OfType<FileWork>().Select(f => new ItemStateEntity
             {
                 RowKey = FileKey(f.Repository, f.Path),
                 Name = $"{f.Repository.FullName}/{f.Path}",
@@ -218,7 +239,7 @@ public sealed partial class GitHubConnector(
                 SyncId = context.SyncId,
             });
             await states.SaveAsync(context.TenantId, ConnectorName, files, cancellationToken).ConfigureAwait(false);
-            await states.DeleteAsync(context.TenantId, ConnectorName, _removedFiles, cancellationToken).ConfigureAwait(false);
+            await states.DeleteAsync(context.TenantId, ConnectorName, pending.RemovedFiles, cancellationToken).ConfigureAwait(false);
         }
 
         public ValueTask DisposeAsync()
@@ -226,6 +247,9 @@ public sealed partial class GitHubConnector(
             conditional.Dispose();
             return ValueTask.CompletedTask;
         }
+
+        private async Task<GitHubCheckpoint> LoadCheckpointAsync(CancellationToken cancellationToken) =>
+            await store.GetAsync<GitHubCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new GitHubCheckpoint();
 
         private async Task DetectIssuesAsync(RepositoryRef repository, RepositoryCheckpoint previous, RepositoryCheckpoint next, List<WorkItem> work, List<string> notes)
         {
@@ -278,7 +302,7 @@ public sealed partial class GitHubConnector(
                 }
 
                 var kind = issue.PullRequest is null ? "Issue" : "PR";
-                work.Add(new WorkItem($"{repository.FullName}#{issue.Number}", $"{kind}: {repository.FullName}#{issue.Number}", new IssueWork(repository, issue)));
+                work.Add(WorkItem.Of<GitHubWork>($"{repository.FullName}#{issue.Number}", $"{kind}: {repository.FullName}#{issue.Number}", new IssueWork(repository, IssueFields.From(issue))));
             }
 
             if (issues.Count > 0)
@@ -290,7 +314,8 @@ public sealed partial class GitHubConnector(
             }
         }
 
-        private async Task DetectFilesAsync(RepositoryRef repository, RepositoryCheckpoint previous, RepositoryCheckpoint next, Dictionary<string, ItemStateEntity> known, List<WorkItem> work)
+        private async Task DetectFilesAsync(
+            RepositoryRef repository, RepositoryCheckpoint previous, RepositoryCheckpoint next, Dictionary<string, ItemStateEntity> known, List<WorkItem> work, List<string> removedFiles)
         {
             var uri = $"repos/{repository.Owner}/{repository.Name}/git/trees/{Uri.EscapeDataString(repository.Branch)}?recursive=1";
             var key = new Uri(baseUrl, uri).PathAndQuery;
@@ -319,79 +344,63 @@ public sealed partial class GitHubConnector(
                     continue;
                 }
 
-                work.Add(new WorkItem(fileKey, $"File: {repository.FullName}/{entry.Path}", new FileWork(repository, entry.Path, entry.Sha, entry.Size)));
+                work.Add(WorkItem.Of<GitHubWork>(fileKey, $"File: {repository.FullName}/{entry.Path}", new FileWork(repository, entry.Path, entry.Sha, entry.Size)));
             }
 
-            _removedFiles.AddRange(known.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !present.Contains(k)));
+            removedFiles.AddRange(known.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !present.Contains(k)));
         }
 
         private async Task<SyncDocument> IssueDocumentAsync(WorkItem item, IssueWork work)
         {
             var (repository, issue) = (work.Repository, work.Issue);
-            try
+            var text = new StringBuilder().Append(issue.Title).Append("\n\n").Append(issue.Body);
+            if (issue.Comments > 0)
             {
-                var text = new StringBuilder().Append(issue.Title).Append("\n\n").Append(issue.Body);
-                if (issue.Comments > 0)
+                var comments = await Call(
+                    () => client.Issue.Comment.GetAllForIssue(repository.Owner, repository.Name, issue.Number),
+                    $"read the comments of {repository.FullName}#{issue.Number}").ConfigureAwait(false);
+                foreach (var comment in comments)
                 {
-                    var comments = await Call(
-                        () => client.Issue.Comment.GetAllForIssue(repository.Owner, repository.Name, issue.Number),
-                        $"read the comments of {repository.FullName}#{issue.Number}").ConfigureAwait(false);
-                    foreach (var comment in comments)
-                    {
-                        text.Append("\n\n").Append(comment.User?.Login ?? "unknown").Append(": ").Append(comment.Body);
-                    }
+                    text.Append("\n\n").Append(comment.User?.Login ?? "unknown").Append(": ").Append(comment.Body);
                 }
+            }
 
-                return new SyncDocument(
-                    item.Key,
-                    issue.Title,
-                    text.ToString(),
-                    new Dictionary<string, string>
-                    {
-                        ["source"] = ConnectorName,
-                        ["repository"] = repository.FullName,
-                        ["kind"] = issue.PullRequest is null ? "issue" : "pull_request",
-                        ["number"] = issue.Number.ToString(CultureInfo.InvariantCulture),
-                        ["state"] = issue.State.StringValue,
-                        ["author"] = issue.User?.Login ?? "",
-                        ["url"] = issue.HtmlUrl ?? "",
-                        ["updated_at"] = (issue.UpdatedAt ?? issue.CreatedAt).ToString("O", CultureInfo.InvariantCulture),
-                    });
-            }
-            catch
-            {
-                _failed.TryAdd(repository.FullName, 0);
-                throw;
-            }
+            return new SyncDocument(
+                item.Key,
+                issue.Title,
+                text.ToString(),
+                new Dictionary<string, string>
+                {
+                    ["source"] = ConnectorName,
+                    ["repository"] = repository.FullName,
+                    ["kind"] = issue.IsPullRequest ? "pull_request" : "issue",
+                    ["number"] = issue.Number.ToString(CultureInfo.InvariantCulture),
+                    ["state"] = issue.State,
+                    ["author"] = issue.Author ?? "",
+                    ["url"] = issue.HtmlUrl ?? "",
+                    ["updated_at"] = issue.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
+                });
         }
 
         private async Task<SyncDocument> FileDocumentAsync(WorkItem item, FileWork file)
         {
-            try
-            {
-                var contents = await Call(
-                    () => client.Repository.Content.GetAllContentsByRef(file.Repository.Owner, file.Repository.Name, file.Path, file.Repository.Branch),
-                    $"read {file.Repository.FullName}/{file.Path}").ConfigureAwait(false);
-                var content = contents.Count == 1 ? contents[0] : throw new ItemFailedException($"{file.Repository.FullName}/{file.Path} is not a file.");
-                return new SyncDocument(
-                    item.Key,
-                    file.Path,
-                    content.Content,
-                    new Dictionary<string, string>
-                    {
-                        ["source"] = ConnectorName,
-                        ["repository"] = file.Repository.FullName,
-                        ["kind"] = "file",
-                        ["path"] = file.Path,
-                        ["sha"] = file.Sha,
-                        ["size"] = file.Size.ToString(CultureInfo.InvariantCulture),
-                    });
-            }
-            catch
-            {
-                _failed.TryAdd(file.Repository.FullName, 0);
-                throw;
-            }
+            var contents = await Call(
+                () => client.Repository.Content.GetAllContentsByRef(file.Repository.Owner, file.Repository.Name, file.Path, file.Repository.Branch),
+                $"read {file.Repository.FullName}/{file.Path}").ConfigureAwait(false);
+            var content = contents.Count == 1 ? contents[0] : throw new ItemFailedException($"{file.Repository.FullName}/{file.Path} is not a file.");
+            return new SyncDocument(
+                item.Key,
+                file.Path,
+                content.Content,
+                new Dictionary<string, string>
+                {
+                    ["source"] = ConnectorName,
+                    ["repository"] = file.Repository.FullName,
+                    ["kind"] = "file",
+                    ["path"] = file.Path,
+                    ["sha"] = file.Sha,
+                    ["size"] = file.Size.ToString(CultureInfo.InvariantCulture),
+                });
         }
 
         private static bool IsMarkdown(string path) =>

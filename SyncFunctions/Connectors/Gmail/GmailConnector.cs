@@ -71,8 +71,7 @@ public sealed partial class GmailConnector(
         {
             var gmail = new GmailApi(api, flow, s.GetHttpUri("base_url", DefaultBaseUrl));
             using var profile = await gmail.GetAsync("gmail/v1/users/me/profile", "read the mailbox profile", cancellationToken).ConfigureAwait(false);
-            var checkpoint = await checkpoints.GetAsync<GmailCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new GmailCheckpoint();
-            return new GmailSession(context, gmail, s.GetString("query"), profile!.RootElement.GetProperty("historyId").GetString()!, checkpoint, checkpoints, logger);
+            return new GmailSession(context, gmail, s.GetString("query"), profile!.RootElement.GetProperty("historyId").GetString()!, checkpoints, logger);
         }
         catch
         {
@@ -107,29 +106,27 @@ public sealed partial class GmailConnector(
 
     private sealed record MessageWork(string Id, string Subject);
 
+    /// <summary>
+    /// The checkpoint the commit writes, but for the failures: where history goes on from, and every message
+    /// of the work list (also those gone since they were listed); those that do not succeed are retried next sync.
+    /// </summary>
+    private sealed record GmailPending(string? HistoryId, IReadOnlyList<string> All);
+
     private sealed class GmailSession(
-        ConnectorContext context, GmailApi gmail, string? query, string profileHistoryId, GmailCheckpoint checkpoint, CheckpointStore store, ILogger logger) : IConnectorSession
+        ConnectorContext context, GmailApi gmail, string? query, string profileHistoryId, CheckpointStore store, ILogger logger) : IConnectorSession
     {
-        private string? _nextHistoryId;
-
-        /// <summary>Every message of this sync's work list; those that do not succeed are retried next sync.</summary>
-        private List<string> _all = [];
-
         public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
         {
+            var checkpoint = await store.GetAsync<GmailCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new GmailCheckpoint();
             var notes = new List<string>();
-            var ids = checkpoint.HistoryId is { } start
+            var history = checkpoint.HistoryId is { } start
                 ? await FromHistoryAsync(start, notes, cancellationToken).ConfigureAwait(false)
                 : null;
-            if (ids is null)
-            {
-                // A full sync: the profile's historyId, read before listing, is where the next sync goes on.
-                _nextHistoryId = profileHistoryId;
-                ids = await ListAsync(notes, cancellationToken).ConfigureAwait(false);
-            }
+
+            // Without history, a full sync: the profile's historyId, read before listing, is where the next sync goes on.
+            var (ids, nextHistoryId) = history ?? (await ListAsync(notes, cancellationToken).ConfigureAwait(false), profileHistoryId);
 
             ids = ids.Concat(checkpoint.Retry).Distinct(StringComparer.Ordinal).ToList();
-            _all = ids;
             var subjects = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = DetectParallelism, CancellationToken = cancellationToken }, async (id, ct) =>
             {
@@ -146,13 +143,13 @@ public sealed partial class GmailConnector(
             }
 
             // Deleted since they were listed: nothing to sync.
-            var work = ids.Where(subjects.ContainsKey).Select(id => new WorkItem(id, $"Email: {subjects[id]}", new MessageWork(id, subjects[id]))).ToList();
-            return new ChangeSet(work, notes);
+            var work = ids.Where(subjects.ContainsKey).Select(id => WorkItem.Of(id, $"Email: {subjects[id]}", new MessageWork(id, subjects[id]))).ToList();
+            return ChangeSet.With(work, notes, new GmailPending(nextHistoryId ?? checkpoint.HistoryId, ids));
         }
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
-            var work = (MessageWork)item.State!;
+            var work = item.StateAs<MessageWork>();
             JsonDocument? message;
             try
             {
@@ -189,11 +186,15 @@ public sealed partial class GmailConnector(
             }
         }
 
-        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        public async Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
         {
+            var pending = detected.CheckpointAs<GmailPending>();
             var done = succeeded.Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
-            checkpoint.Retry = _all.Where(id => !done.Contains(id)).Take(MaxRetryIds).ToList();
-            checkpoint.HistoryId = _nextHistoryId ?? checkpoint.HistoryId;
+            var checkpoint = new GmailCheckpoint
+            {
+                HistoryId = pending.HistoryId,
+                Retry = pending.All.Where(id => !done.Contains(id)).Take(MaxRetryIds).ToList(),
+            };
             await store.SaveAsync(context.TenantId, ConnectorName, context.SyncId, checkpoint, cancellationToken).ConfigureAwait(false);
         }
 
@@ -203,10 +204,14 @@ public sealed partial class GmailConnector(
             return ValueTask.CompletedTask;
         }
 
-        /// <summary>Message ids added since <paramref name="startHistoryId"/>, or null when that position expired.</summary>
-        private async Task<List<string>?> FromHistoryAsync(string startHistoryId, List<string> notes, CancellationToken cancellationToken)
+        /// <summary>
+        /// Message ids added since <paramref name="startHistoryId"/> and the history position after them, or null
+        /// when that position expired.
+        /// </summary>
+        private async Task<(List<string> Ids, string? NextHistoryId)?> FromHistoryAsync(string startHistoryId, List<string> notes, CancellationToken cancellationToken)
         {
             var ids = new List<string>();
+            string? nextHistoryId = null;
             string? pageToken = null;
             for (var page = 0; ; page++)
             {
@@ -234,7 +239,7 @@ public sealed partial class GmailConnector(
                         .Select(m => m.GetProperty("message").GetProperty("id").GetString()!));
                 }
 
-                _nextHistoryId = root.GetProperty("historyId").GetString();
+                nextHistoryId = root.GetProperty("historyId").GetString();
                 pageToken = root.TryGetProperty("nextPageToken", out var next) ? next.GetString() : null;
                 if (pageToken is null)
                 {
@@ -242,7 +247,7 @@ public sealed partial class GmailConnector(
                 }
             }
 
-            return ids;
+            return (ids, nextHistoryId);
         }
 
         private async Task<List<string>> ListAsync(List<string> notes, CancellationToken cancellationToken)

@@ -52,8 +52,7 @@ public sealed partial class SlackConnector(
         }
 
         var includePrivate = s.Values.TryGetValue("include_private", out var p) && p.ValueKind == JsonValueKind.True;
-        var checkpoint = await checkpoints.GetAsync<SlackCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new SlackCheckpoint();
-        return new SlackSession(context, api, includePrivate, checkpoint, checkpoints, logger);
+        return new SlackSession(context, api, includePrivate, checkpoints, logger);
     }
 
     public sealed class SlackCheckpoint
@@ -67,19 +66,21 @@ public sealed partial class SlackConnector(
     private sealed record ChannelWork(string Id, string Name, IReadOnlyList<SlackMessage> Messages, string? LatestTs, string? Failure);
 
     private sealed class SlackSession(
-        ConnectorContext context, SlackApi api, bool includePrivate, SlackCheckpoint checkpoint, CheckpointStore store, ILogger logger) : IConnectorSession
+        ConnectorContext context, SlackApi api, bool includePrivate, CheckpointStore store, ILogger logger) : IConnectorSession
     {
         public async Task<ChangeSet> DetectChangesAsync(CancellationToken cancellationToken)
         {
+            var checkpoint = await LoadCheckpointAsync(cancellationToken).ConfigureAwait(false);
             var notes = new List<string>();
             var channels = await ListChannelsAsync(notes, cancellationToken).ConfigureAwait(false);
             var work = new List<WorkItem>();
             foreach (var (id, name) in channels)
             {
-                var channel = await ReadHistoryAsync(id, name, notes, cancellationToken).ConfigureAwait(false);
+                checkpoint.Channels.TryGetValue(id, out var oldest);
+                var channel = await ReadHistoryAsync(id, name, oldest, notes, cancellationToken).ConfigureAwait(false);
                 if (channel.Messages.Count > 0 || channel.Failure is not null)
                 {
-                    work.Add(new WorkItem(id, $"Channel: #{name}", channel));
+                    work.Add(WorkItem.Of(id, $"Channel: #{name}", channel));
                 }
             }
 
@@ -93,7 +94,7 @@ public sealed partial class SlackConnector(
 
         public async Task<SyncDocument?> ProcessItemAsync(WorkItem item, CancellationToken cancellationToken)
         {
-            var channel = (ChannelWork)item.State!;
+            var channel = item.StateAs<ChannelWork>();
             if (channel.Failure is not null)
             {
                 throw new ItemFailedException(channel.Failure);
@@ -127,9 +128,11 @@ public sealed partial class SlackConnector(
                 });
         }
 
-        public async Task CommitAsync(IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
+        public async Task CommitAsync(ChangeSet detected, IReadOnlyCollection<WorkItem> succeeded, CancellationToken cancellationToken)
         {
-            foreach (var channel in succeeded.Select(i => (ChannelWork)i.State!).Where(c => c.LatestTs is not null))
+            // The stored positions, read again: a channel that did not succeed, or had nothing new, keeps its own.
+            var checkpoint = await LoadCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var channel in succeeded.Select(i => i.StateAs<ChannelWork>()).Where(c => c.LatestTs is not null))
             {
                 checkpoint.Channels[channel.Id] = channel.LatestTs!;
             }
@@ -138,6 +141,9 @@ public sealed partial class SlackConnector(
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private async Task<SlackCheckpoint> LoadCheckpointAsync(CancellationToken cancellationToken) =>
+            await store.GetAsync<SlackCheckpoint>(context.TenantId, ConnectorName, cancellationToken).ConfigureAwait(false) ?? new SlackCheckpoint();
 
         private async Task<List<(string Id, string Name)>> ListChannelsAsync(List<string> notes, CancellationToken cancellationToken)
         {
@@ -188,9 +194,8 @@ public sealed partial class SlackConnector(
             return channels;
         }
 
-        private async Task<ChannelWork> ReadHistoryAsync(string id, string name, List<string> notes, CancellationToken cancellationToken)
+        private async Task<ChannelWork> ReadHistoryAsync(string id, string name, string? oldest, List<string> notes, CancellationToken cancellationToken)
         {
-            checkpoint.Channels.TryGetValue(id, out var oldest);
             var messages = new List<SlackMessage>();
             var seenCursors = new HashSet<string>(StringComparer.Ordinal);
             string? cursor = null;
