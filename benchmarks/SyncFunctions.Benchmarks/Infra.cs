@@ -251,29 +251,12 @@ internal sealed class InProcessApp : IAsyncDisposable
     }
 }
 
-/// <summary>The tenant lock (a Durable entity) and a sync's instance, read through a Durable client.</summary>
+/// <summary>The tenant lock (a Durable entity), read through a Durable client.</summary>
 internal static class Engine
 {
     /// <summary>Who holds the tenant, or null when its lock is free (a free lock is a deleted entity).</summary>
     public static async Task<TenantLockState?> HolderAsync(DurableTaskClient client, string tenantId, CancellationToken cancellationToken = default) =>
         (await client.Entities.GetEntityAsync<TenantLockState>(TenantLock.For(tenantId), cancellation: cancellationToken))?.State;
-
-    /// <summary>Waits (bounded) until the sync's orchestration has completed: its lock release is signalled and its e-mail step run.</summary>
-    public static async Task<bool> WaitForInstanceEndAsync(DurableTaskClient client, string syncId, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (await client.GetInstanceAsync(syncId, getInputsAndOutputs: false) is { IsCompleted: true })
-            {
-                return true;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return false;
-    }
 }
 
 /// <summary>
