@@ -55,7 +55,7 @@ internal static class Bench
                 Console.WriteLine("== storage requests per sync");
                 if (Wanted("storage"))
                 {
-                    await Measures.StorageCostAsync(azurite, report, costSizes);
+                    await Measures.StorageCostAsync(azurite, report, costSizes, TimeSpan.FromSeconds(quick ? 5 : 10));
                 }
                 Console.WriteLine("== latency");
                 if (Wanted("latency"))

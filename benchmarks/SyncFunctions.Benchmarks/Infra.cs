@@ -8,6 +8,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Azure.Data.Tables;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
@@ -78,9 +79,18 @@ internal sealed class Azurite : IAsyncDisposable
 
     private Azurite(string? location) => _location = location;
 
-    public string ConnectionString =>
+    public string ConnectionString => ConnectionStringFor(_blob, _queue, _table);
+
+    public int BlobPort => _blob;
+
+    public int QueuePort => _queue;
+
+    public int TablePort => _table;
+
+    /// <summary>Azurite's account on the given loopback ports: its own, or a proxy's in front of it.</summary>
+    public static string ConnectionStringFor(int blob, int queue, int table) =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{_blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{_queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{_table}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
 
     public static async Task<Azurite> StartAsync(string? location = null)
     {
@@ -241,25 +251,63 @@ internal sealed class InProcessApp : IAsyncDisposable
     }
 }
 
-/// <summary>The tenant lock (a Durable entity) and a sync's instance, read through a Durable client.</summary>
+/// <summary>The tenant lock (a Durable entity), read through a Durable client.</summary>
 internal static class Engine
 {
     /// <summary>Who holds the tenant, or null when its lock is free (a free lock is a deleted entity).</summary>
     public static async Task<TenantLockState?> HolderAsync(DurableTaskClient client, string tenantId, CancellationToken cancellationToken = default) =>
         (await client.Entities.GetEntityAsync<TenantLockState>(TenantLock.For(tenantId), cancellation: cancellationToken))?.State;
+}
 
-    /// <summary>Waits (bounded) until the sync's orchestration has completed: its lock release is signalled and its e-mail step run.</summary>
-    public static async Task<bool> WaitForInstanceEndAsync(DurableTaskClient client, string syncId, TimeSpan timeout)
+/// <summary>
+/// The task hub's Instances table read straight from Azurite, not through the counting proxy: the harness's waiting
+/// (the Durable client's status queries would be storage requests too) must not count as a sync's requests.
+/// </summary>
+internal sealed class HubInstances(string azuriteConnectionString, string taskHub)
+{
+    private static readonly string[] Ended = ["Completed", "Failed", "Terminated", "Canceled"];
+    private readonly TableClient _instances = new(azuriteConnectionString, taskHub + "Instances");
+
+    /// <summary>Waits (bounded) until the instance's row says it ended: the backend's last write of the orchestration.</summary>
+    public async Task<bool> WaitForEndAsync(string instanceId, TimeSpan timeout)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < timeout)
         {
-            if (await client.GetInstanceAsync(syncId, getInputsAndOutputs: false) is { IsCompleted: true })
+            var row = await _instances.GetEntityIfExistsAsync<TableEntity>(instanceId, "", ["RuntimeStatus"]);
+            if (row.HasValue && Ended.Contains(row.Value!.GetString("RuntimeStatus")))
             {
                 return true;
             }
 
             await Task.Delay(20);
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits (bounded) until no sync's orchestration is pending or running (entities, ids starting with '@', stay "Running").</summary>
+    public async Task<bool> WaitUntilNoSyncInFlightAsync(TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            var inFlight = false;
+            await foreach (var row in _instances.QueryAsync<TableEntity>("RuntimeStatus eq 'Running' or RuntimeStatus eq 'Pending'", select: ["PartitionKey"]))
+            {
+                if (!row.PartitionKey.StartsWith('@'))
+                {
+                    inFlight = true;
+                    break;
+                }
+            }
+
+            if (!inFlight)
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
         }
 
         return false;

@@ -31,42 +31,165 @@ internal static class Measures
         [ActivityConcurrency] = "128",
     };
 
-    /// <summary>What the request figures count: StorageRequestCounter sees the app's own table and blob clients only.</summary>
-    private const string Counted = "app's own requests (Durable backend not counted yet)";
+    /// <summary>What the app's own figures count: StorageRequestCounter sees the app's own table and blob clients only.</summary>
+    private const string Counted = "app's own requests (StorageRequestCounter: the app's table and blob clients)";
 
-    public static async Task StorageCostAsync(Azurite azurite, Report report, int[] sizes)
+    /// <summary>What the all-requests figures count: every request through the counting proxy, by the rules of StorageRequestClassifier.</summary>
+    private const string CountedAll = "all requests through the proxy (Durable backend + app), idle polls and background excluded";
+
+    /// <summary>
+    /// Quiet time that ends a sync's window: the engine writes after the orchestration's row says Completed (the
+    /// lock entity's release, its history), each within one queue poll (maxQueuePollingInterval, 1 s) of the last.
+    /// </summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    /// <summary>The goal for all requests of one sync: at most 100 at 100 items, about one more per 100 items beyond.</summary>
+    private static string AllRequestsGoal(int items) => $"<= {100 + (Math.Max(0, items - 100) / 100):N0}";
+
+    public static async Task StorageCostAsync(Azurite azurite, Report report, int[] sizes, TimeSpan idleWindow)
     {
-        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix());
-        var counter = app.Get<StorageRequestCounter>();
-        // The harness watches the instance through the Durable client: the backend's requests are not in the counter.
-        var durable = await app.DurableAsync();
+        await using var proxy = await CountingStorageProxy.StartAsync(azurite);
+        var prefix = InProcessApp.NewPrefix();
+        await using var app = await InProcessApp.StartAsync(proxy.ConnectionString, prefix);
         var storage = app.Get<SyncStorage>();
+        var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
+
+        // A first sync creates what the app and the backend create on first use (tables, containers, the lock
+        // entity's first state): a cost paid once per deployment, not per sync, so it is not measured.
+        using (var warm = await Api.ClientForAsync(app.BaseUri, "cost-warm"))
+        {
+            await Api.PutDemoAsync(warm, new { items = 10 });
+            await MeasureOneSyncAsync(app, proxy, hub, warm);
+        }
+
+        var idle = await IdleRatesAsync(proxy, idleWindow);
+        report.Add("storage", "storage requests/s with no sync running (idle polls + background + unclassified)",
+            Math.Round(idle.IdlePollsPerSecond + idle.BackgroundPerSecond + idle.UnclassifiedPerSecond, 2), "requests/s", "",
+            $"over {idleWindow.TotalSeconds:F0} s: idle polls (empty queue GETs, excluded) {idle.IdlePollsPerSecond:F2}/s; " +
+            $"background (partition table, lease and host-lock blobs, excluded) {idle.BackgroundPerSecond:F2}/s [{idle.Idle.ServiceSummary(RequestClass.Background)}]; " +
+            $"unclassified {idle.UnclassifiedPerSecond:F2}/s [{idle.Idle.ServiceSummary(RequestClass.Sync)}] (subtracted from each sync's window by its length)",
+            Kinds(idle.Idle, RequestClass.IdlePoll, RequestClass.Background, RequestClass.Sync));
+
         foreach (var items in sizes)
         {
             var tenant = $"cost-{items}";
             using var client = await Api.ClientForAsync(app.BaseUri, tenant);
             await Api.PutDemoAsync(client, new { items });
-            var before = counter.Snapshot();
-            var sw = Stopwatch.StartNew();
-            var syncId = await Api.TriggerOkAsync(client);
-            var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(3));
-            var seconds = sw.Elapsed.TotalSeconds;
-            // The end is logged before the lock release and the e-mail step, whose requests belong to the sync too.
-            if (!await Engine.WaitForInstanceEndAsync(durable, syncId, TimeSpan.FromMinutes(1)))
-            {
-                throw new TimeoutException($"sync {syncId} logged its end but its orchestration had not completed a minute later");
-            }
-
-            var delta = Delta(before, counter.Snapshot());
-            var total = delta.Values.Sum();
-            var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(syncId))).Value;
+            var w = await MeasureOneSyncAsync(app, proxy, hub, client);
+            var own = w.AppOwn.Values.Sum();
+            var all = idle.SyncRequests(w.All);
+            var op = (await storage.Operations.GetEntityAsync<SyncOperationEntity>(tenant, SyncId.RowKey(w.SyncId))).Value;
             var events = JsonDocument.Parse(op.Events).RootElement.GetArrayLength();
-            var breakdown = Breakdown(delta, 1);
-            // The goal (<= 40 at 100 items) counts every request of a sync; with the backend's left out it cannot be judged yet.
-            report.Add("storage", $"app's own requests per sync, {items:N0} items", total, "requests", "",
-                $"{Counted}; {end}; {seconds:F1} s; {breakdown} (trigger to orchestration completed)");
-            report.Add("storage", $"app's own requests per durable progress event, {items:N0} items", Math.Round((double)total / Math.Max(1, events), 2), "requests/event", "", $"{Counted}; {events} durable events on the row");
+            var window = $"{w.End}; {w.Seconds:F1} s trigger to end; counted {w.All.Window.TotalSeconds:F1} s, from the trigger until the orchestration completed and {Settle.TotalSeconds:F0} s passed with no counted request" +
+                (w.Settled ? "" : " (not quiet after 30 s)");
+            report.Add("storage", $"app's own requests per sync, {items:N0} items", own, "requests", "",
+                $"{Counted}; {window}; {Breakdown(w.AppOwn, 1)}");
+            report.Add("storage", $"app's own requests per durable progress event, {items:N0} items", Math.Round((double)own / Math.Max(1, events), 2), "requests/event", "", $"{Counted}; {events} durable events on the row");
+            report.Add("storage", $"all storage requests per sync (Durable backend + app), {items:N0} items", Math.Round(all), "requests", AllRequestsGoal(items),
+                $"{CountedAll}; {w.All.Count(RequestClass.Sync)} counted - {idle.UnclassifiedPerSecond * w.All.Window.TotalSeconds:F1} unclassified background; " +
+                $"Durable backend {w.All.CountOwned(RequestClass.Sync, app: false)}, app {w.All.CountOwned(RequestClass.Sync, app: true)} (counter: {own}); " +
+                $"{w.All.ServiceSummary(RequestClass.Sync)}; operations in table batches: {w.All.BatchSummary()}; " +
+                $"excluded: {w.All.Count(RequestClass.IdlePoll)} idle polls, {w.All.Count(RequestClass.Background)} background; {window}",
+                Kinds(w.All, RequestClass.Sync, RequestClass.IdlePoll, RequestClass.Background));
         }
+
+        await DeferredTimerCostAsync(azurite, report, idle);
+    }
+
+    /// <summary>
+    /// What a sync costs after its window: its two durable timers (the longest allowed, then the adaptive timeout) stay in
+    /// a control queue after the orchestration completed, and when they fire the backend fetches them, loads the
+    /// completed instance and drops them. Measured on an app whose timeouts are seconds, not minutes, so they fire soon.
+    /// </summary>
+    private static async Task DeferredTimerCostAsync(Azurite azurite, Report report, IdleRates idle)
+    {
+        const int MaxSeconds = 10, AdaptiveSeconds = 8;
+        await using var proxy = await CountingStorageProxy.StartAsync(azurite);
+        var prefix = InProcessApp.NewPrefix();
+        await using var app = await InProcessApp.StartAsync(proxy.ConnectionString, prefix, new Dictionary<string, string?>
+        {
+            ["SYNC_MAX_TIMEOUT_SECONDS"] = $"{MaxSeconds}",
+            ["SYNC_MIN_TIMEOUT_SECONDS"] = $"{AdaptiveSeconds}",
+            ["SYNC_BASE_TIMEOUT_SECONDS"] = $"{AdaptiveSeconds}",
+            ["SYNC_PER_FILE_TIMEOUT_SECONDS"] = "0",
+        });
+        var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
+        using var client = await Api.ClientForAsync(app.BaseUri, "cost-timers");
+        await Api.PutDemoAsync(client, new { items = 10 });
+        var w = await MeasureOneSyncAsync(app, proxy, hub, client);
+        proxy.Reset();
+        // Both timers are due MaxSeconds after the orchestration started (just after the trigger, where the window began);
+        // each is fetched within a queue poll (1 s) of that. Waiting for quiet alone could end before they are due.
+        var due = TimeSpan.FromSeconds(MaxSeconds + 2) - w.All.Window;
+        if (due > TimeSpan.Zero)
+        {
+            await Task.Delay(due);
+        }
+
+        var settled = await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
+        var after = proxy.Snapshot();
+        report.Add("storage", "deferred storage requests per sync, when its two durable timers fire after it completed", Math.Round(idle.SyncRequests(after)), "requests", "",
+            $"{CountedAll}; timers of {AdaptiveSeconds} s and {MaxSeconds} s on a {w.End} 10-item sync ({Math.Round(idle.SyncRequests(w.All))} requests in its own window), counted from its window's end until quiet {after.Window.TotalSeconds:F1} s later" +
+            $"{(settled ? "" : " (not quiet after 30 s)")}; {after.ServiceSummary(RequestClass.Sync)}; operations in table batches: {after.BatchSummary()}; " +
+            "with the default timeouts they fire minutes to hours later, so the per-sync windows above leave them out",
+            Kinds(after, RequestClass.Sync, RequestClass.IdlePoll, RequestClass.Background));
+    }
+
+    /// <summary>With no sync running: what idle polling and lease upkeep cost, and what else an idle app sends.</summary>
+    private static async Task<IdleRates> IdleRatesAsync(CountingStorageProxy proxy, TimeSpan window)
+    {
+        await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
+        proxy.Reset();
+        await Task.Delay(window);
+        return IdleRates.From(proxy.Snapshot());
+    }
+
+    /// <summary>One sync's requests: all of them through the proxy, and the app's own through its counter.</summary>
+    private sealed record SyncWindow(string SyncId, string End, double Seconds, StorageTally All, Dictionary<string, long> AppOwn, bool Settled);
+
+    /// <summary>
+    /// Triggers one sync with nothing else running and counts from the trigger until its orchestration has completed and
+    /// the storage has been quiet for <see cref="Settle"/>, so the engine's trailing writes are in and nothing else is.
+    /// </summary>
+    private static async Task<SyncWindow> MeasureOneSyncAsync(InProcessApp app, CountingStorageProxy proxy, HubInstances hub, HttpClient client)
+    {
+        var counter = app.Get<StorageRequestCounter>();
+        await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
+        var appBefore = counter.Snapshot();
+        proxy.Reset();
+        var sw = Stopwatch.StartNew();
+        var syncId = await Api.TriggerOkAsync(client);
+        var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(5));
+        var seconds = sw.Elapsed.TotalSeconds;
+        // The end is logged before the lock release and the e-mail step, whose requests belong to the sync too.
+        if (!await hub.WaitForEndAsync(syncId, TimeSpan.FromMinutes(1)))
+        {
+            throw new TimeoutException($"sync {syncId} logged its end but its orchestration had not completed a minute later");
+        }
+
+        var settled = await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
+        var all = proxy.Snapshot();
+        return new SyncWindow(syncId, end, seconds, all, Delta(appBefore, counter.Snapshot()), settled);
+    }
+
+    /// <summary>Every request kind of the given classes, each under its class ("IdlePoll: queue GET control messages"), for the JSON.</summary>
+    private static Dictionary<string, double> Kinds(StorageTally tally, params RequestClass[] classes)
+    {
+        var kinds = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var c in classes)
+        {
+            foreach (var (kind, n) in tally.Kinds(c))
+            {
+                kinds[$"{c}: {kind}"] = n;
+            }
+        }
+
+        foreach (var (table, n) in tally.BatchedOperations)
+        {
+            kinds[$"in table batches: {table}"] = n;
+        }
+
+        return kinds;
     }
 
     public sealed record LatencyFigures(double RunningP50, double RunningP99, double EventP99);
@@ -262,7 +385,10 @@ internal static class Measures
         var result = new Dictionary<int, double>();
         foreach (var tenants in tenantCounts)
         {
-            await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, InProcessApp.NewPrefix(), Busy);
+            await using var proxy = await CountingStorageProxy.StartAsync(azurite);
+            var prefix = InProcessApp.NewPrefix();
+            await using var app = await InProcessApp.StartAsync(proxy.ConnectionString, prefix, Busy);
+            var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
             var baseUri = app.BaseUri;
             var clients = new ConcurrentBag<HttpClient>();
             await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -272,12 +398,14 @@ internal static class Measures
                 clients.Add(c);
             });
             var counter = app.Get<StorageRequestCounter>();
+            var idle = await IdleRatesAsync(proxy, TimeSpan.FromSeconds(3));
             long inWindow = 0, completed = 0, notCompleted = 0, conflicts = 0;
             // Counting starts with the window, when no sync is in flight, and ends once every sync triggered in it has
             // ended, let go of its lock and completed its orchestration: every request counted then belongs to a sync that is
             // counted too (or to a 409, a cost of running syncs as well). Dividing the window's
             // requests by the window's completions instead charged each tenant's last, unfinished sync to the others.
             var before = counter.Snapshot();
+            proxy.Reset();
             var sw = Stopwatch.StartNew();
             double elapsedAtStop = 0;
             using var stop = new CancellationTokenSource(window);
@@ -303,8 +431,11 @@ internal static class Measures
                     }
                 }
             }));
-            var settled = await SettledAsync(await app.DurableAsync(), TimeSpan.FromSeconds(30));
+            // Read straight from Azurite and the proxy's clock, so that waiting adds no request to the count: every sync's
+            // orchestration completed, then quiet for the engine's trailing writes (the lock releases among them).
+            var settled = await hub.WaitUntilNoSyncInFlightAsync(TimeSpan.FromSeconds(30)) && await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
             var drainSeconds = sw.Elapsed.TotalSeconds - elapsedAtStop;
+            var all = proxy.Snapshot();
             var delta = Delta(before, counter.Snapshot());
             var requests = delta.Values.Sum();
             var perSecond = inWindow / elapsedAtStop;
@@ -312,17 +443,27 @@ internal static class Measures
             var ceiling = await BestCeilingAsync(azurite, Math.Min(tenants, 100), TimeSpan.FromSeconds(2));
             result[tenants] = perSecond;
             var ratio = perSecond * requestsPerSync / ceiling;
+            var allRequests = idle.SyncRequests(all);
+            var allPerSync = completed == 0 ? double.NaN : allRequests / completed;
+            var allRatio = perSecond * allPerSync / ceiling;
             // With more tenants than run slots, the window holds every tenant's first trigger and ends with one sync per
             // tenant still queued or running; the rate over window and drain shows what that start-up costs.
             report.Add("throughput", $"syncs/s, {tenants} tenants ({items} items)", Math.Round(perSecond, 2), "syncs/s", "",
                 $"{inWindow} completed in {elapsedAtStop:F1} s; window + drain: {completed} in {elapsedAtStop + drainSeconds:F1} s = {completed / (elapsedAtStop + drainSeconds):F1}/s");
             report.Add("throughput", $"app's own storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
                 $"{Counted}: {requests} requests (incl. 409s) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
-                $"drained in {drainSeconds:F1} s{(settled ? "" : ", locks or orchestrations still held or running after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
+                $"drained in {drainSeconds:F1} s{(settled ? "" : ", orchestrations still running or storage not quiet after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
                 $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync)");
+            report.Add("throughput", $"all storage requests per sync (Durable backend + app), {tenants} tenants", Math.Round(allPerSync, 1), "requests/sync", "",
+                $"{CountedAll}: {allRequests:F0} requests (incl. 409s) / {completed} syncs; per sync: Durable backend {all.CountOwned(RequestClass.Sync, app: false) / (double)Math.Max(1, completed):F1}, " +
+                $"app {all.CountOwned(RequestClass.Sync, app: true) / (double)Math.Max(1, completed):F1}; {all.ServiceSummary(RequestClass.Sync, Math.Max(1, completed))}; " +
+                $"operations in table batches: {all.BatchSummary(Math.Max(1, completed))}; excluded: {all.Count(RequestClass.IdlePoll)} idle polls, {all.Count(RequestClass.Background)} background; " +
+                $"subtracted: {idle.UnclassifiedPerSecond * all.Window.TotalSeconds:F1} unclassified background over {all.Window.TotalSeconds:F1} s",
+                Kinds(all, RequestClass.Sync, RequestClass.IdlePoll, RequestClass.Background).ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value / Math.Max(1, completed), 2), StringComparer.Ordinal));
             report.Add("throughput", $"Azurite ceiling, {Math.Min(tenants, 100)} concurrent conditional writes", Math.Round(ceiling), "writes/s", "", "same Azurite, same run, best of three 2 s windows");
-            // The goal (>= 50 % at 100 tenants) is of every request; with the backend's left out it cannot be judged yet.
             report.Add("throughput", $"storage rate used by syncs / ceiling (app's own requests), {tenants} tenants", Math.Round(ratio * 100, 1), "%", "", $"syncs/s x {Counted} per sync / ceiling");
+            // The goal (>= 50 % at 100 tenants) is of every request a sync costs, the Durable backend's included.
+            report.Add("throughput", $"storage rate used by syncs / ceiling (all requests), {tenants} tenants", Math.Round(allRatio * 100, 1), "%", ">= 50 at 100 tenants", $"syncs/s x all requests per sync (Durable backend + app) / ceiling");
             foreach (var c in clients)
             {
                 c.Dispose();
@@ -330,41 +471,6 @@ internal static class Measures
         }
 
         return result;
-    }
-
-    /// <summary>
-    /// Waits until no tenant holds a lock and no sync's orchestration is pending or running: a sync's end is logged just
-    /// before its lock release and e-mail step, which belong to its cost. Read through the Durable client, so not counted.
-    /// </summary>
-    private static async Task<bool> SettledAsync(DurableTaskClient client, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (await HeldLockCountAsync(client) == 0 && !await AnySyncInFlightAsync(client))
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return false;
-    }
-
-    private static async Task<bool> AnySyncInFlightAsync(DurableTaskClient client)
-    {
-        var query = new OrchestrationQuery { Statuses = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running] };
-        await foreach (var instance in client.GetAllInstancesAsync(query))
-        {
-            // Entities are instances to the backend too (their ids start with '@'); syncs are named by their sync id.
-            if (!instance.InstanceId.StartsWith('@'))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Requests by kind ("table PUT", ...) between two snapshots of the counter; kinds with none are left out.</summary>

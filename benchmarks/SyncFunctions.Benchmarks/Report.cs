@@ -4,19 +4,20 @@ using System.Text.Json;
 
 namespace SyncFunctions.Benchmarks;
 
-internal sealed record Row(string Section, string Metric, double Value, string Unit, string Goal, string Note);
+/// <param name="Breakdown">Counts by request kind behind a storage figure, in the JSON only (too long for the table).</param>
+internal sealed record Row(string Section, string Metric, double Value, string Unit, string Goal, string Note, IReadOnlyDictionary<string, double>? Breakdown = null);
 
 /// <summary>Every figure of the run: a table on the console and JSON under artifacts/.</summary>
 internal sealed class Report
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     private readonly List<Row> _rows = [];
 
     public IReadOnlyList<Row> Rows => _rows;
 
-    public void Add(string section, string metric, double value, string unit, string goal, string note)
+    public void Add(string section, string metric, double value, string unit, string goal, string note, IReadOnlyDictionary<string, double>? breakdown = null)
     {
-        var row = new Row(section, metric, value, unit, goal, note);
+        var row = new Row(section, metric, value, unit, goal, note, breakdown);
         lock (_rows)
         {
             _rows.Add(row);
