@@ -39,7 +39,7 @@ public sealed class SyncTelemetryTests
     }
 
     [Fact]
-    public async Task Trace_OfASync_ChildOfTheTriggerRequestWithOneSpanPerConnector()
+    public async Task Trace_OfASync_ChildOfTheTriggerRequestWithASpanPerConnectorStep()
     {
         await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant();
@@ -61,7 +61,9 @@ public sealed class SyncTelemetryTests
         Assert.Equal(syncId, run.GetTagItem("sync.id"));
         Assert.Equal("completed", run.GetTagItem("sync.status"));
         var connectors = spans.Stopped.Where(a => a.OperationName == "sync.connector").ToList();
-        Assert.Equal(["demo", "folder"], connectors.Select(c => (string)c.GetTagItem("connector")!).Order(StringComparer.Ordinal));
+        var detections = connectors.Where(c => (string?)c.GetTagItem("connector.step") == SyncMetrics.DetectStep);
+        Assert.Equal(["demo", "folder"], detections.Select(c => (string)c.GetTagItem("connector")!).Order(StringComparer.Ordinal));
+        Assert.Contains(connectors, c => (string?)c.GetTagItem("connector.step") == SyncMetrics.BatchStep && (string?)c.GetTagItem("connector") == "demo");
         Assert.All(connectors, c => Assert.Equal(trigger.TraceId, c.TraceId));
         Assert.All(connectors, c => Assert.Equal(trigger.SpanId, c.ParentSpanId));
 

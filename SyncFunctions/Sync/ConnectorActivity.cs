@@ -32,7 +32,7 @@ public sealed partial class ConnectorActivity(
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(progress);
-        using var span = SyncMetrics.StartConnector(step.SyncId, step.TenantId, step.Connector, progress.TraceParent);
+        using var span = SyncMetrics.StartConnector(step.SyncId, step.TenantId, step.Connector, SyncMetrics.DetectStep, progress.TraceParent);
         var detected = await GuardAsync(step, progress, async () =>
         {
             var (session, ended) = await ConnectAsync(step, runToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ public sealed partial class ConnectorActivity(
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(progress);
         var step = input.Step;
-        using var span = SyncMetrics.StartConnector(step.SyncId, step.TenantId, step.Connector, progress.TraceParent);
+        using var span = SyncMetrics.StartConnector(step.SyncId, step.TenantId, step.Connector, SyncMetrics.BatchStep, progress.TraceParent);
         var remaining = input.Deadline - time.GetUtcNow();
         using var connectorTimeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time);
         var result = await GuardAsync(step, progress, async () =>

@@ -8,7 +8,7 @@ namespace SyncFunctions.Telemetry;
 /// The sync engine's own traces and metrics. One <c>sync.run</c> span per run of a sync, parented on
 /// the trace of the request that triggered it (its traceparent is stored on the operation, so a run
 /// resumed on another instance after a redelivery joins the same trace), with a <c>sync.connector</c>
-/// child span per connector. Metrics describe what operators watch: syncs started and ended (by
+/// child span per step of a connector (its detection, each batch; tag <c>connector.step</c>). Metrics describe what operators watch: syncs started and ended (by
 /// status and reason), their duration, items processed, active runs, syncs swept, lock conflicts.
 /// </summary>
 public sealed class SyncMetrics
@@ -93,13 +93,17 @@ public sealed class SyncMetrics
         }
     }
 
-    public static Activity? StartConnector(string syncId, string tenantId, string connector, string? traceParent)
+    public const string DetectStep = "detect_changes";
+    public const string BatchStep = "batch";
+
+    public static Activity? StartConnector(string syncId, string tenantId, string connector, string step, string? traceParent)
     {
         ActivityContext.TryParse(traceParent, null, out var parent);
         var activity = Source.StartActivity("sync.connector", ActivityKind.Internal, parent);
         activity?.SetTag("sync.id", syncId);
         activity?.SetTag("tenant.id", tenantId);
         activity?.SetTag("connector", connector);
+        activity?.SetTag("connector.step", step);
         return activity;
     }
 
