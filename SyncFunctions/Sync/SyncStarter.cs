@@ -80,18 +80,23 @@ public sealed partial class SyncStarter(
 
         // A live holder answers at once, without an orchestration; a stuck or ended one is the new sync's to replace.
         var held = await client.Entities.GetEntityAsync<TenantLockState>(TenantLock.For(tenantId), cancellation: cancellationToken).ConfigureAwait(false);
+        string? endedHolder = null;
         if (held?.State is { } state)
         {
             var holder = await operations.GetAsync(tenantId, state.HolderSyncId, cancellationToken).ConfigureAwait(false);
-            if (SyncActivities.Judge(holder, state.HeldSince, now, timings).Kind == HolderVerdict.Live)
+            var verdict = SyncActivities.Judge(holder, state.HeldSince, now, timings).Kind;
+            if (verdict == HolderVerdict.Live)
             {
                 metrics.LockConflict();
                 return new TriggerResult.Conflict(holder, state.HolderSyncId, state.HeldSince);
             }
+
+            // Ended is final, so the lock may take it over on sight; a stuck holder is still judged (and failed) by the orchestration.
+            endedHolder = verdict == HolderVerdict.Ended ? state.HolderSyncId : null;
         }
 
         var syncId = Progress.SyncId.New(now);
-        var request = new SyncRequest(tenantId, syncId, requested, triggeredBy, System.Diagnostics.Activity.Current?.Id, timings);
+        var request = new SyncRequest(tenantId, syncId, requested, triggeredBy, System.Diagnostics.Activity.Current?.Id, timings, endedHolder);
         await client.ScheduleNewOrchestrationInstanceAsync(SyncOrchestration.Name, request, new StartOrchestrationOptions(syncId), cancellationToken).ConfigureAwait(false);
         LogScheduled(logger, syncId, tenantId, requested.Count);
 
