@@ -49,6 +49,18 @@ public sealed class TenantLockTests(SharedSyncApp shared) : IClassFixture<Shared
         await HeldAsync(client, tenant, s => s == new TenantLockState("successor", At.AddMinutes(10)));
     }
 
+    [Fact]
+    public async Task Acquire_NamingTheEndedHolder_TakesTheLock_AndNamingAnother_DoesNot()
+    {
+        var client = await shared.App.DurableClientAsync();
+        var tenant = SyncApp.NewTenant();
+        await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest("ended", At));
+        await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest("intruder", At, "someone-else"));
+        await client.Entities.SignalEntityAsync(TenantLock.For(tenant), nameof(TenantLock.Acquire), new LockRequest("next", At.AddMinutes(1), "ended"));
+
+        await HeldAsync(client, tenant, s => s == new TenantLockState("next", At.AddMinutes(1)));
+    }
+
     private static Task<TenantLockState> HeldAsync(DurableTaskClient client, string tenant, Func<TenantLockState, bool>? condition = null) =>
         Eventually.MatchAsync(
             async () => (await client.Entities.GetEntityAsync(TenantLock.For(tenant)))?.State.ReadAs<TenantLockState>()!,

@@ -6,8 +6,12 @@ namespace SyncFunctions.Locking;
 /// <summary>Who holds a tenant: the holding sync's id and when it took the lock. Plain data, the entity's stored state.</summary>
 public sealed record TenantLockState(string HolderSyncId, DateTimeOffset HeldSince);
 
-/// <summary>An acquire or take-over request: the sync asking, and when it asked (the orchestration's clock).</summary>
-public sealed record LockRequest(string SyncId, DateTimeOffset At);
+/// <summary>
+/// An acquire request: the sync asking, and when it asked (the orchestration's clock). <see cref="EndedHolderSyncId"/>
+/// names a holder the trigger found ended: an ended sync never runs again, so a lock it still holds (its release
+/// signal not yet processed) is the asker's without another look at the holder.
+/// </summary>
+public sealed record LockRequest(string SyncId, DateTimeOffset At, string? EndedHolderSyncId = null);
 
 /// <summary>A take-over: only from the holder the caller names, so two syncs replacing one stuck holder cannot both win.</summary>
 public sealed record LockTakeover(string FromSyncId, string ToSyncId, DateTimeOffset At);
@@ -32,11 +36,18 @@ public sealed class TenantLock : TaskEntity<TenantLockState?>
 
     public static EntityInstanceId For(string tenantId) => new(Name, tenantId);
 
-    /// <summary>Takes a free lock; the holder asking again gets it again (a replayed or redelivered acquire).</summary>
+    /// <summary>
+    /// Takes a free lock, or one still held by the ended sync the request names (only that one: anyone else
+    /// holding keeps it); the holder asking again gets it again (a replayed or redelivered acquire).
+    /// </summary>
     public LockDecision Acquire(LockRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        State ??= new TenantLockState(request.SyncId, request.At);
+        if (State is null || (request.EndedHolderSyncId is { } ended && State.HolderSyncId == ended))
+        {
+            State = new TenantLockState(request.SyncId, request.At);
+        }
+
         return LockDecision.Of(State, request.SyncId);
     }
 

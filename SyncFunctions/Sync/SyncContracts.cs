@@ -20,14 +20,18 @@ public sealed record SyncTimings(int BaseSeconds, int PerItemSeconds, int MinSec
     public int TimeoutFor(long items) => AdaptiveTimeout.Compute(items, BaseSeconds, PerItemSeconds, MinSeconds, MaxSeconds);
 }
 
-/// <summary>The input of <see cref="SyncOrchestration"/>; its instance id is <see cref="SyncId"/>.</summary>
+/// <summary>
+/// The input of <see cref="SyncOrchestration"/>; its instance id is <see cref="SyncId"/>. <see cref="EndedHolderSyncId"/>:
+/// the holder of the tenant's lock the trigger found already ended (see <see cref="LockRequest"/>).
+/// </summary>
 public sealed record SyncRequest(
     string TenantId,
     string SyncId,
     IReadOnlyList<string> Connectors,
     string? TriggeredBy,
     string? TraceParent,
-    SyncTimings Timings);
+    SyncTimings Timings,
+    string? EndedHolderSyncId = null);
 
 /// <summary>
 /// What the orchestration shows as its custom status (the portal's and the trigger's view): first the

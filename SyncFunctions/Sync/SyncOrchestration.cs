@@ -66,7 +66,10 @@ public static partial class SyncOrchestration
     private static async Task<(LockDecision Decision, string? Replaced)> DecideAsync(TaskOrchestrationContext context, SyncRequest request)
     {
         var lockId = TenantLock.For(request.TenantId);
-        var decision = await context.Entities.CallEntityAsync<LockDecision>(lockId, nameof(TenantLock.Acquire), new LockRequest(request.SyncId, context.CurrentUtcDateTime));
+        // A holder the trigger saw ended is named, so the common "trigger right after the last sync ended, before
+        // its release was processed" takes the lock in this one call instead of an inspection and a take-over (four hops).
+        var decision = await context.Entities.CallEntityAsync<LockDecision>(lockId, nameof(TenantLock.Acquire),
+            new LockRequest(request.SyncId, context.CurrentUtcDateTime, request.EndedHolderSyncId));
         if (decision.Acquired)
         {
             return (decision, null);

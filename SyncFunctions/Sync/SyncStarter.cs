@@ -80,18 +80,23 @@ public sealed partial class SyncStarter(
 
         // A live holder answers at once, without an orchestration; a stuck or ended one is the new sync's to replace.
         var held = await client.Entities.GetEntityAsync<TenantLockState>(TenantLock.For(tenantId), cancellation: cancellationToken).ConfigureAwait(false);
+        string? endedHolder = null;
         if (held?.State is { } state)
         {
             var holder = await operations.GetAsync(tenantId, state.HolderSyncId, cancellationToken).ConfigureAwait(false);
-            if (SyncActivities.Judge(holder, state.HeldSince, now, timings).Kind == HolderVerdict.Live)
+            var verdict = SyncActivities.Judge(holder, state.HeldSince, now, timings).Kind;
+            if (verdict == HolderVerdict.Live)
             {
                 metrics.LockConflict();
                 return new TriggerResult.Conflict(holder, state.HolderSyncId, state.HeldSince);
             }
+
+            // Ended is final, so the lock may take it over on sight; a stuck holder is still judged (and failed) by the orchestration.
+            endedHolder = verdict == HolderVerdict.Ended ? state.HolderSyncId : null;
         }
 
         var syncId = Progress.SyncId.New(now);
-        var request = new SyncRequest(tenantId, syncId, requested, triggeredBy, System.Diagnostics.Activity.Current?.Id, timings);
+        var request = new SyncRequest(tenantId, syncId, requested, triggeredBy, System.Diagnostics.Activity.Current?.Id, timings, endedHolder);
         await client.ScheduleNewOrchestrationInstanceAsync(SyncOrchestration.Name, request, new StartOrchestrationOptions(syncId), cancellationToken).ConfigureAwait(false);
         LogScheduled(logger, syncId, tenantId, requested.Count);
 
@@ -117,30 +122,48 @@ public sealed partial class SyncStarter(
     }
 
     /// <summary>
+    /// How often the trigger reads the instance while the decision is expected: an idle engine decides
+    /// 150-400 ms after the schedule (start message, lock request, lock answer, SyncBegin, each a queue
+    /// hop; more when a hop crosses instances, up to host.json's maxQueuePollingInterval each), so a
+    /// fine cadence here is what keeps the answer close to the decision (the earlier 20 ms growing to 250 ms
+    /// left 100-250 ms between reads just when the decision lands). Each read is one point read of the
+    /// instances table through the extension: at most 40 in the fine window, a trigger's only extra cost.
+    /// </summary>
+    private static readonly TimeSpan FastPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long the fine cadence lasts: past this the engine is slow (a partition moving between instances, a cold start).</summary>
+    private static readonly TimeSpan FastPollWindow = TimeSpan.FromSeconds(2);
+
+    /// <summary>The cadence after <see cref="FastPollWindow"/>, up to <see cref="DecisionTimeout"/>: a slow engine is not hurried by reads.</summary>
+    private static readonly TimeSpan SlowPoll = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// The orchestration's custom status once the lock has decided; null when it has not within
     /// <see cref="DecisionTimeout"/>. Waited on the engine's clock, which is real time whatever clock
-    /// the app runs on (durable timers and queue polling are the backend's).
+    /// the app runs on (durable timers and queue polling are the backend's). Polled, not
+    /// <c>WaitForInstanceStartAsync</c>: that answers at Running, before the lock has decided, and the
+    /// extension's gRPC server behind it reads the instance only once a second.
     /// </summary>
     private static async Task<SyncDecision?> WaitForDecisionAsync(DurableTaskClient client, string syncId, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
-        var deadline = time.GetUtcNow() + DecisionTimeout;
-        var delay = TimeSpan.FromMilliseconds(20);
+        var started = time.GetTimestamp();
         while (true)
         {
+            // Inputs and outputs are asked for because the extension returns the custom status only with them.
             var instance = await client.GetInstanceAsync(syncId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
             if (instance?.ReadCustomStatusAs<SyncDecision>() is { } decision)
             {
                 return decision;
             }
 
-            if (instance is { IsCompleted: true } || time.GetUtcNow() >= deadline)
+            var waited = time.GetElapsedTime(started);
+            if (instance is { IsCompleted: true } || waited >= DecisionTimeout)
             {
                 return null;
             }
 
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 1.5, 250));
+            await Task.Delay(waited < FastPollWindow ? FastPoll : SlowPoll, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
