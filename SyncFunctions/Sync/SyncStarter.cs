@@ -1,3 +1,4 @@
+using Azure;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
@@ -44,8 +45,11 @@ public sealed partial class SyncStarter(
     IOptions<SyncOptions> options,
     ILogger<SyncStarter> logger)
 {
-    /// <summary>How long a trigger waits for the lock's decision; it takes well under a second when the engine is healthy.</summary>
-    public static readonly TimeSpan DecisionTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long a trigger waits for the lock's decision by default; it takes well under a second when the engine is healthy.</summary>
+    public static readonly TimeSpan DefaultDecisionTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tests shorten it to see a slow engine's answer without waiting half a minute.</summary>
+    internal TimeSpan DecisionTimeout { get; set; } = DefaultDecisionTimeout;
 
     public async Task<TriggerResult> StartAsync(DurableTaskClient client, string tenantId, IReadOnlyList<string>? connectors, string? triggeredBy, CancellationToken cancellationToken)
     {
@@ -104,8 +108,7 @@ public sealed partial class SyncStarter(
         if (decision is null)
         {
             LogUndecided(logger, syncId, tenantId, (int)DecisionTimeout.TotalSeconds);
-            return new TriggerResult.Unavailable(
-                $"The sync engine did not decide within {(int)DecisionTimeout.TotalSeconds} s; sync {syncId} may still start: see its status.", syncId);
+            return await WithdrawAsync(client, request, cancellationToken).ConfigureAwait(false);
         }
 
         if (decision.IsAcquired)
@@ -119,6 +122,47 @@ public sealed partial class SyncStarter(
         var holderId = decision.HolderSyncId!;
         var running = await operations.GetAsync(tenantId, holderId, cancellationToken).ConfigureAwait(false);
         return new TriggerResult.Conflict(running, holderId, running?.CreatedAt ?? now);
+    }
+
+    /// <summary>
+    /// The engine did not decide in time: the caller gets 503, so the sync must not start later behind its
+    /// back. Its operation is written ended (<c>enqueue_failed</c>) before <c>SyncBegin</c> can write it
+    /// running: the orchestration's steps then find it ended and do nothing, and its instance is
+    /// terminated; a lock it may have taken meanwhile belongs to an ended sync, which the next trigger
+    /// takes over on sight. When <c>SyncBegin</c> won that race, the sync runs: the answer is 202 after all.
+    /// </summary>
+    private async Task<TriggerResult> WithdrawAsync(DurableTaskClient client, SyncRequest request, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var message = $"The sync engine did not decide within {(int)DecisionTimeout.TotalSeconds} s; the trigger was answered 503 and this sync withdrawn.";
+        var withdrawn = new SyncOperationEntity
+        {
+            SyncId = request.SyncId,
+            TenantId = request.TenantId,
+            Status = SyncStatus.Queued,
+            Connectors = string.Join(',', request.Connectors),
+            TriggeredBy = request.TriggeredBy,
+            CreatedAt = Progress.SyncId.StartTime(request.SyncId),
+            TraceParent = request.TraceParent,
+        };
+        withdrawn.WriteConnectorProgress(request.Connectors.Select(c => new ConnectorProgress { Connector = c, Status = SyncStatus.Queued, Stage = SyncStage.Initializing }));
+        SyncOperationStore.MarkEnded(withdrawn, SyncStatus.Failed, FailureReason.EnqueueFailed, message, now);
+        try
+        {
+            await operations.InsertAsync(withdrawn, cancellationToken).ConfigureAwait(false);
+            await operations.ReportEndedAsync(withdrawn, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            var begun = await operations.GetAsync(request.TenantId, request.SyncId, cancellationToken).ConfigureAwait(false);
+            if (begun is { IsTerminal: false })
+            {
+                return new TriggerResult.Accepted(begun);
+            }
+        }
+
+        await SyncInstances.TerminateAsync(client, request.SyncId, message, cancellationToken).ConfigureAwait(false);
+        return new TriggerResult.Unavailable($"The sync engine did not decide within {(int)DecisionTimeout.TotalSeconds} s; try again shortly.", request.SyncId);
     }
 
     /// <summary>
@@ -144,7 +188,7 @@ public sealed partial class SyncStarter(
     /// <c>WaitForInstanceStartAsync</c>: that answers at Running, before the lock has decided, and the
     /// extension's gRPC server behind it reads the instance only once a second.
     /// </summary>
-    private static async Task<SyncDecision?> WaitForDecisionAsync(DurableTaskClient client, string syncId, CancellationToken cancellationToken)
+    private async Task<SyncDecision?> WaitForDecisionAsync(DurableTaskClient client, string syncId, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
         var started = time.GetTimestamp();
