@@ -4,6 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
 using SyncFunctions.Configuration;
+using SyncFunctions.Locking;
 using SyncFunctions.Notifications;
 using SyncFunctions.Sync;
 using SyncFunctions.Progress;
@@ -34,7 +35,6 @@ public sealed partial class SyncActivities(
     public const string DetectChanges = "SyncDetectChanges";
     public const string ProcessBatch = "SyncProcessBatch";
     public const string End = "SyncEnd";
-    public const string Notify = "SyncNotify";
 
     /// <summary>The operation row, running, with its started event: what the trigger's 202 and every reader see first.</summary>
     [Function(Begin)]
@@ -195,14 +195,19 @@ public sealed partial class SyncActivities(
     }
 
     /// <summary>
-    /// The one end write: completed, or failed with its reason, and its <c>complete</c> or <c>error</c>
-    /// event. At-least-once: conditional, so an operation already ended (a cancel, the sweep, this
-    /// activity's first delivery) keeps its end and nothing is logged twice.
+    /// The sync's end: what its connectors left of their work lists, the one end write (completed, or
+    /// failed with its reason, and its <c>complete</c> or <c>error</c> event), the tenant's lock released,
+    /// then the summary e-mail. One activity, not three: each activity costs the backend a dozen storage
+    /// requests, and the release still comes before the e-mail, so the next sync need not wait for SMTP.
+    /// At-least-once: the end write is conditional (an operation already ended by a cancel, the sweep or
+    /// this activity's first delivery keeps its end, and nothing is logged twice), the release names the
+    /// sync (a repeated or late one changes nothing), and the claim row keeps the e-mail to one.
     /// </summary>
     [Function(End)]
-    public async Task EndAsync([ActivityTrigger] EndInput input, CancellationToken cancellationToken)
+    public async Task EndAsync([ActivityTrigger] EndInput input, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(client);
         using var scope = Scope(input.TenantId, input.SyncId);
         if (input.Status != SyncStatus.Completed)
         {
@@ -211,11 +216,20 @@ public sealed partial class SyncActivities(
         }
 
         var ended = await operations.TryEndAsync(input.TenantId, input.SyncId, input.Status, input.FailureReason, input.ErrorMessage, null, cancellationToken).ConfigureAwait(false);
-        if (ended is null)
+        if (ended is not null)
         {
-            return;
+            LogEnd(input);
         }
 
+        await client.Entities.SignalEntityAsync(TenantLock.For(input.TenantId), nameof(TenantLock.Release), input.SyncId, cancellation: cancellationToken).ConfigureAwait(false);
+        if ((ended ?? await operations.GetAsync(input.TenantId, input.SyncId, cancellationToken).ConfigureAwait(false)) is { IsTerminal: true } final)
+        {
+            await notifier.NotifyAsync(final, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void LogEnd(EndInput input)
+    {
         if (input.Status == SyncStatus.Completed)
         {
             LogCompleted(logger, input.SyncId);
@@ -227,18 +241,6 @@ public sealed partial class SyncActivities(
         else
         {
             LogFailed(logger, input.SyncId, input.FailureReason, input.ErrorMessage);
-        }
-    }
-
-    /// <summary>The summary e-mail, once: the claim row decides who sends it (see <see cref="SyncNotifier"/>).</summary>
-    [Function(Notify)]
-    public async Task NotifyAsync([ActivityTrigger] NotifyInput input, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        using var scope = Scope(input.TenantId, input.SyncId);
-        if (await operations.GetAsync(input.TenantId, input.SyncId, cancellationToken).ConfigureAwait(false) is { IsTerminal: true } ended)
-        {
-            await notifier.NotifyAsync(ended, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -90,4 +90,3 @@ public sealed record BatchResult(int Next, int Processed, IReadOnlyList<string> 
 
 public sealed record EndInput(string TenantId, string SyncId, string Status, string? FailureReason, string? ErrorMessage);
 
-public sealed record NotifyInput(string TenantId, string SyncId);

@@ -55,10 +55,8 @@ public static partial class SyncOrchestration
                 Bookkeeping);
         }
 
-        // At-least-once: a signal naming the sync; a late or repeated release by a replaced holder changes nothing.
-        await context.Entities.SignalEntityAsync(TenantLock.For(request.TenantId), nameof(TenantLock.Release), request.SyncId);
+        // SyncEnd released the lock and sent the e-mail.
         context.SetCustomStatus(new SyncDecision(SyncDecision.Acquired, request.SyncId, outcome.Status));
-        await context.CallActivityAsync(SyncActivities.Notify, new NotifyInput(request.TenantId, request.SyncId), Bookkeeping);
         return outcome;
     }
 
