@@ -12,10 +12,12 @@ namespace SyncFunctions.Tests.Infrastructure;
 public sealed class LocalHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private LocalHostProcess(Process process, int port, string prefix)
+    private LocalHostProcess(Process process, int port, string prefix, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
+        _output = output;
         Prefix = prefix;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
     }
@@ -23,6 +25,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public string Prefix { get; }
+
+    /// <summary>What the process wrote to its console (standard output and error), line by line.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
 
     public static async Task<LocalHostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, string? prefix = null)
     {
@@ -44,7 +49,6 @@ public sealed class LocalHostProcess : IAsyncDisposable
         start.Environment["SYNC_STORAGE_PREFIX"] = prefix;
         start.Environment["SYNC_TASK_HUB"] = prefix + "hub";
         start.Environment["AUTH_DEV_SIGNING_KEY"] = SyncApp.SigningKey;
-        start.Environment["SYNC_TELEMETRY_CONSOLE"] = "false";
         start.Environment["SYNC_DEMO_TENANT"] = "";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings)
@@ -53,14 +57,23 @@ public sealed class LocalHostProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The local host did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => Keep(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         ChildProcesses.Track(process);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await ChildProcesses.WaitForPortAsync("SyncFunctions.LocalHost", port, process, deadline.Token);
-        return new LocalHostProcess(process, port, prefix);
+        return new LocalHostProcess(process, port, prefix, output);
+    }
+
+    private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string? line)
+    {
+        if (line is not null && output.Count < 100_000)
+        {
+            output.Enqueue(line);
+        }
     }
 
     public async Task<HttpClient> ClientForAsync(string tenantId)

@@ -69,12 +69,33 @@ public sealed class ProgressStreamTests
         var all = await whole.ReadToEndAsync(Bound);
         Assert.True(all.Count >= 5, $"{all.Count} events");
 
-        for (var k = 0; k < all.Count; k++)
+        for (var k = 0; k < all.Count - 1; k++)
         {
             using var resumed = await OpenAsync(client, syncId, all[k].Id);
             var rest = await resumed.ReadToEndAsync(Bound);
             Assert.Equal(all.Skip(k + 1).Select(e => e.Id), rest.Select(e => e.Id));
         }
+    }
+
+    [Fact]
+    public async Task Stream_ReconnectedAfterTheEndEvent_Answers204SoTheClientStops()
+    {
+        await using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 3 });
+        var syncId = await client.TriggerAsync();
+        await client.WaitForEndAsync(syncId);
+        using var whole = await OpenAsync(client, syncId);
+        var end = (await whole.ReadToEndAsync(Bound))[^1];
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sync-progress/{syncId}/stream");
+        request.Headers.Add("Last-Event-ID", end.Id);
+        using var reconnect = await client.SendAsync(request);
+
+        Assert.Equal("complete", end.Type);
+        Assert.Equal(HttpStatusCode.NoContent, reconnect.StatusCode);
+        Assert.Empty(await reconnect.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

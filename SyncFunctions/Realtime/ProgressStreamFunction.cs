@@ -13,7 +13,8 @@ namespace SyncFunctions.Realtime;
 /// the stored operation, not in-process events, so it works whichever instance runs the sync: durable
 /// events (started, stage changes, milestones, the end) are replayed from the row by id, passing
 /// progress is sent when the counters move (at most once per read), a comment keeps idle connections
-/// open, and the stream ends after <c>complete</c> or <c>error</c>. Last-Event-ID resumes it. It reads
+/// open, and the stream ends after <c>complete</c> or <c>error</c>. Last-Event-ID resumes it; a reconnect
+/// after the end event gets 204, so EventSource clients stop. It reads
 /// the row each poll interval, and at once when the sync runs on this instance and has just written it
 /// (<see cref="LocalProgressSignal"/>).
 /// </summary>
@@ -31,7 +32,7 @@ public sealed partial class ProgressStreamFunction(
         Api.ApiFunction.ForCallerAsync(request, async caller =>
             (await StreamAsync(syncId, caller, request.HttpContext, operations, signal, time, options, loggers, request.HttpContext.RequestAborted).ConfigureAwait(false)).Result);
 
-    private static async Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> StreamAsync(
+    private static async Task<Results<EmptyHttpResult, NoContent, ValidationProblem, ProblemHttpResult>> StreamAsync(
         string syncId,
         Caller caller,
         HttpContext context,
@@ -60,6 +61,13 @@ public sealed partial class ProgressStreamFunction(
         if (operation is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Sync not found", detail: $"This tenant has no sync '{syncId}'.");
+        }
+
+        // A client that has seen the end is reconnecting out of EventSource's habit: 204 is how the SSE
+        // standard tells it to stop (an empty 200 would have it reconnect every few seconds forever).
+        if (operation.IsTerminal && SyncEventLog.Read(operation).LastOrDefault(e => e.IsEnd) is { } end && end.Sequence <= seen.Sequence)
+        {
+            return TypedResults.NoContent();
         }
 
         var response = context.Response;

@@ -13,8 +13,8 @@ namespace SyncFunctions.Telemetry;
 /// metrics and logs (with their scopes, so each line carries sync_id and tenant_id), exported to
 /// Application Insights when <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set (with an Entra token
 /// when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> asks for AAD, as local auth is off there), to
-/// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, and otherwise to the console
-/// (<c>SYNC_TELEMETRY_CONSOLE=false</c> turns that off).
+/// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, and otherwise to the console only when
+/// <c>SYNC_TELEMETRY_CONSOLE=true</c> asks: metric dumps there buried the log lines operators read.
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -25,7 +25,7 @@ public static class TelemetryExtensions
         var configuration = builder.Configuration;
         var appInsights = configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
         var otlp = configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var console = string.IsNullOrEmpty(appInsights) && string.IsNullOrEmpty(otlp) && configuration.GetValue("SYNC_TELEMETRY_CONSOLE", true);
+        var console = string.IsNullOrEmpty(appInsights) && string.IsNullOrEmpty(otlp) && configuration.GetValue("SYNC_TELEMETRY_CONSOLE", false);
         var useEntra = (configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "").Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase);
 
         builder.Services.AddSingleton<SyncMetrics>();

@@ -1,0 +1,40 @@
+using SyncFunctions.Tests.Infrastructure;
+
+namespace SyncFunctions.Tests.Telemetry;
+
+/// <summary>What an operator sees in the terminal of a local host with no exporter configured.</summary>
+public sealed class ConsoleOutputTests
+{
+    private static readonly Dictionary<string, string> InformationLogs = new() { ["Logging__LogLevel__Default"] = "Information" };
+
+    [Fact]
+    public async Task Console_ByDefault_ShowsTheLogLinesWithoutSpansOrMetrics()
+    {
+        var output = await SyncAndReadConsoleAsync(InformationLogs, "completed successfully");
+
+        Assert.DoesNotContain(output, l => l.Contains("Activity.DisplayName", StringComparison.Ordinal) || l.Contains("Metric Name", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Console_WhenAskedForTelemetry_AlsoShowsTheEngineSpans()
+    {
+        var output = await SyncAndReadConsoleAsync(new(InformationLogs) { ["SYNC_TELEMETRY_CONSOLE"] = "true" }, "sync.run");
+
+        Assert.Contains(output, l => l.Contains("Activity.DisplayName", StringComparison.Ordinal) && l.Contains("sync.run", StringComparison.Ordinal));
+        Assert.Contains(output, l => l.Contains("completed successfully", StringComparison.Ordinal));
+    }
+
+    /// <summary>The console once a demo sync has ended and a line with <paramref name="awaited"/> has been written.</summary>
+    private static async Task<IReadOnlyList<string>> SyncAndReadConsoleAsync(Dictionary<string, string> settings, string awaited)
+    {
+        var tenant = SyncApp.NewTenant("console");
+        await using var host = await LocalHostProcess.StartAsync(settings);
+        using var client = await host.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 3 });
+        var syncId = await client.TriggerAsync();
+        await client.WaitForEndAsync(syncId);
+
+        // The end's log line and the run's span follow the status the client saw.
+        return await Eventually.MatchAsync(() => Task.FromResult(host.Output), o => o.Any(l => l.Contains(awaited, StringComparison.Ordinal)), $"a console line with '{awaited}'");
+    }
+}
