@@ -469,8 +469,13 @@ internal static class Api
             : (r.StatusCode, null);
     }
 
-    /// <summary>POST /api/v1/sync until it answers 202; <paramref name="onConflict"/> is told of each 409, which costs storage requests too.</summary>
-    public static async Task<string> TriggerOkAsync(HttpClient client, Action? onConflict = null)
+    /// <summary>
+    /// POST /api/v1/sync until it answers 202, as a client would: <paramref name="onConflict"/> is told of each 409
+    /// (which costs storage requests too), <paramref name="onUnavailable"/> of each 503 (the engine did not decide
+    /// within its 30 s and withdrew that sync; a saturated engine answers so), and both are tried again, a 503
+    /// only until <paramref name="giveUp"/> is cancelled (then OperationCanceledException).
+    /// </summary>
+    public static async Task<string> TriggerOkAsync(HttpClient client, Action? onConflict = null, Action? onUnavailable = null, CancellationToken giveUp = default)
     {
         for (var i = 0; ; i++)
         {
@@ -481,14 +486,18 @@ internal static class Api
             }
 
             // 409: the previous sync's lock is released just after its end is logged.
-            if (status != HttpStatusCode.Conflict || i > 200)
+            if (status is not (HttpStatusCode.Conflict or HttpStatusCode.ServiceUnavailable) || i > 200)
             {
                 throw new InvalidOperationException($"trigger answered {(int)status}");
             }
 
-            onConflict?.Invoke();
+            (status == HttpStatusCode.Conflict ? onConflict : onUnavailable)?.Invoke();
+            if (status == HttpStatusCode.ServiceUnavailable)
+            {
+                giveUp.ThrowIfCancellationRequested();
+            }
 
-            await Task.Delay(20);
+            await Task.Delay(status == HttpStatusCode.Conflict ? 20 : 1_000, CancellationToken.None);
         }
     }
 

@@ -218,7 +218,7 @@ internal static class Measures
         {
             var client = await Api.ClientForAsync(baseUri, $"load-{i}");
             await Api.PutDemoAsync(client, new { items = LoadItems, item_delay_ms = 50 });
-            var id = await Api.TriggerOkAsync(client);
+            var id = await Api.TriggerOkAsync(client, giveUp: CancellationToken.None);
             lock (load)
             {
                 load.Add((client, id));
@@ -408,7 +408,7 @@ internal static class Measures
             });
             var counter = app.Get<StorageRequestCounter>();
             var idle = await IdleRatesAsync(proxy, TimeSpan.FromSeconds(3));
-            long inWindow = 0, completed = 0, notCompleted = 0, conflicts = 0;
+            long inWindow = 0, completed = 0, notCompleted = 0, conflicts = 0, unavailable = 0;
             // Counting starts with the window, when no sync is in flight, and ends once every sync triggered in it has
             // ended, let go of its lock and completed its orchestration: every request counted then belongs to a sync that is
             // counted too (or to a 409, a cost of running syncs as well). Dividing the window's
@@ -425,7 +425,16 @@ internal static class Measures
                 // at the end) runs to its end, at most 2 minutes, so it is counted along with its requests.
                 while (!stop.IsCancellationRequested)
                 {
-                    var id = await Api.TriggerOkAsync(c, () => Interlocked.Increment(ref conflicts));
+                    string id;
+                    try
+                    {
+                        id = await Api.TriggerOkAsync(c, () => Interlocked.Increment(ref conflicts), () => Interlocked.Increment(ref unavailable), stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break; // a 503 after the window: the engine is saturated; no more tries
+                    }
+
                     var end = await app.Ends.EndOf(id).WaitAsync(TimeSpan.FromMinutes(2));
                     if (end != "completed successfully")
                     {
@@ -462,7 +471,7 @@ internal static class Measures
             report.Add("throughput", $"app's own storage requests per sync, {tenants} tenants", Math.Round(requestsPerSync, 1), "requests/sync", "",
                 $"{Counted}: {requests} requests (incl. 409s) / {completed} syncs ({inWindow} in the window + {completed - inWindow} in flight at its end, " +
                 $"drained in {drainSeconds:F1} s{(settled ? "" : ", orchestrations still running or storage not quiet after 30 s")}{(notCompleted > 0 ? $"; {notCompleted} did not complete" : "")}); " +
-                $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync)");
+                $"per sync: {Breakdown(delta, completed)}; {conflicts} triggers answered 409 ({(completed == 0 ? 0 : (double)conflicts / completed):F2} per sync), {unavailable} answered 503 (no decision within 30 s)");
             report.Add("throughput", $"all storage requests per sync (Durable backend + app), {tenants} tenants", Math.Round(allPerSync, 1), "requests/sync", "",
                 $"{CountedAll}: {allRequests:F0} requests (incl. 409s) / {completed} syncs; per sync: Durable backend {all.CountOwned(RequestClass.Sync, app: false) / (double)Math.Max(1, completed):F1}, " +
                 $"app {all.CountOwned(RequestClass.Sync, app: true) / (double)Math.Max(1, completed):F1}; {all.ServiceSummary(RequestClass.Sync, Math.Max(1, completed))}; " +
@@ -629,7 +638,7 @@ internal static class Measures
         await Task.Delay(2000);
         var before = WorkingSet(child.Pid);
         var ids = new ConcurrentDictionary<HttpClient, string>();
-        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) => ids[c] = await Api.TriggerOkAsync(c));
+        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) => ids[c] = await Api.TriggerOkAsync(c, giveUp: CancellationToken.None));
         var sw = Stopwatch.StartNew();
         int running;
         var statuses = new SortedDictionary<string, int>(StringComparer.Ordinal);
