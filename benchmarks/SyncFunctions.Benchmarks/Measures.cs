@@ -205,6 +205,7 @@ internal static class Measures
         report.Add("latency", "trigger -> decision, first trigger of a fresh instance (cold)", Math.Round(cold.Decision.DefaultIfEmpty(double.NaN).First()), "ms", "", "the POST's own answer (202), one sample");
         var idle = await SampleLatencyAsync(app, baseUri, "idle", samples);
         report.Add("latency", "trigger -> decision, idle", Math.Round(Stats.Percentile(idle.Decision, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Decision, 95):F0}, p99 {Stats.Percentile(idle.Decision, 99):F0}, n={idle.Decision.Count} (the POST's own answer: 202 once the lock decided)");
+        report.Add("latency", "trigger -> decision p99, idle", Math.Round(Stats.Percentile(idle.Decision, 99)), "ms", "< 1000", "the issue's goal for the Durable engine");
         report.Add("latency", "trigger -> running, idle", Math.Round(Stats.Percentile(idle.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Running, 95):F0}, p99 {Stats.Percentile(idle.Running, 99):F0}, n={idle.Running.Count}");
         report.Add("latency", "trigger -> running p99, idle", Math.Round(Stats.Percentile(idle.Running, 99)), "ms", "< 250", "");
         report.Add("latency", "trigger -> first SSE event, idle", Math.Round(Stats.Percentile(idle.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(idle.Event, 95):F0}, p99 {Stats.Percentile(idle.Event, 99):F0}, n={idle.Event.Count}");
@@ -227,6 +228,7 @@ internal static class Measures
         await Task.Delay(2000);
         var busy = await SampleLatencyAsync(app, baseUri, "busy", samples);
         report.Add("latency", $"trigger -> decision, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Decision, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Decision, 95):F0}, p99 {Stats.Percentile(busy.Decision, 99):F0}, n={busy.Decision.Count}");
+        report.Add("latency", $"trigger -> decision p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Decision, 99)), "ms", "< 1000", "the issue's goal for the Durable engine");
         report.Add("latency", $"trigger -> running, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Running, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Running, 95):F0}, p99 {Stats.Percentile(busy.Running, 99):F0}, n={busy.Running.Count}");
         report.Add("latency", $"trigger -> running p99, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Running, 99)), "ms", "< 250", "");
         report.Add("latency", $"trigger -> first SSE event, {loadTenants} tenants syncing", Math.Round(Stats.Percentile(busy.Event, 50)), "ms p50", "", $"p95 {Stats.Percentile(busy.Event, 95):F0}, p99 {Stats.Percentile(busy.Event, 99):F0}");
