@@ -44,22 +44,12 @@ public sealed partial class SyncActivities(
         var request = input.Request;
         using var scope = Scope(request.TenantId, request.SyncId);
         var now = time.GetUtcNow();
-        var operation = new SyncOperationEntity
-        {
-            SyncId = request.SyncId,
-            TenantId = request.TenantId,
-            Status = SyncStatus.Running,
-            Connectors = string.Join(',', request.Connectors),
-            TriggeredBy = request.TriggeredBy,
-            CreatedAt = Progress.SyncId.StartTime(request.SyncId),
-            StartedAt = now,
-            HeartbeatAt = now,
-            ExpectedDurationSeconds = request.Timings.TimeoutFor(0),
-            DeadlineAt = now + TimeSpan.FromSeconds(request.Timings.MaxSeconds),
-            ReplacedSyncId = input.ReplacedSyncId,
-            TraceParent = request.TraceParent,
-        };
-        operation.WriteConnectorProgress(request.Connectors.Select(c => new ConnectorProgress { Connector = c, Status = SyncStatus.Running, Stage = SyncStage.Initializing }));
+        var operation = request.NewOperation(SyncStatus.Running);
+        operation.StartedAt = now;
+        operation.HeartbeatAt = now;
+        operation.ExpectedDurationSeconds = request.Timings.TimeoutFor(0);
+        operation.DeadlineAt = now + TimeSpan.FromSeconds(request.Timings.MaxSeconds);
+        operation.ReplacedSyncId = input.ReplacedSyncId;
         var started = SyncEventLog.Append(operation, SyncEvent.Started, now);
         try
         {

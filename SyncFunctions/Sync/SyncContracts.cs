@@ -1,3 +1,4 @@
+using SyncFunctions.Progress;
 using SyncFunctions.Configuration;
 using SyncFunctions.Sync;
 
@@ -31,7 +32,25 @@ public sealed record SyncRequest(
     string? TriggeredBy,
     string? TraceParent,
     SyncTimings Timings,
-    string? EndedHolderSyncId = null);
+    string? EndedHolderSyncId = null)
+{
+    /// <summary>The sync's operation row as it starts, in <paramref name="status"/>, every connector at its first stage.</summary>
+    public SyncOperationEntity NewOperation(string status)
+    {
+        var operation = new SyncOperationEntity
+        {
+            SyncId = SyncId,
+            TenantId = TenantId,
+            Status = status,
+            Connectors = string.Join(',', Connectors),
+            TriggeredBy = TriggeredBy,
+            CreatedAt = Progress.SyncId.StartTime(SyncId),
+            TraceParent = TraceParent,
+        };
+        operation.WriteConnectorProgress(Connectors.Select(c => new ConnectorProgress { Connector = c, Status = status, Stage = SyncStage.Initializing }));
+        return operation;
+    }
+}
 
 /// <summary>
 /// What the orchestration shows as its custom status (the portal's and the trigger's view): first the

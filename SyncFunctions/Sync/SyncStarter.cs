@@ -135,17 +135,7 @@ public sealed partial class SyncStarter(
     {
         var now = time.GetUtcNow();
         var message = $"The sync engine did not decide within {(int)DecisionTimeout.TotalSeconds} s; the trigger was answered 503 and this sync withdrawn.";
-        var withdrawn = new SyncOperationEntity
-        {
-            SyncId = request.SyncId,
-            TenantId = request.TenantId,
-            Status = SyncStatus.Queued,
-            Connectors = string.Join(',', request.Connectors),
-            TriggeredBy = request.TriggeredBy,
-            CreatedAt = Progress.SyncId.StartTime(request.SyncId),
-            TraceParent = request.TraceParent,
-        };
-        withdrawn.WriteConnectorProgress(request.Connectors.Select(c => new ConnectorProgress { Connector = c, Status = SyncStatus.Queued, Stage = SyncStage.Initializing }));
+        var withdrawn = request.NewOperation(SyncStatus.Queued);
         SyncOperationStore.MarkEnded(withdrawn, SyncStatus.Failed, FailureReason.EnqueueFailed, message, now);
         try
         {
