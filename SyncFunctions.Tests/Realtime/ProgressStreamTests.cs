@@ -12,16 +12,22 @@ public sealed class ProgressStreamTests
 
     private static async Task<SseReader> OpenAsync(HttpClient client, string syncId, string? lastEventId = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sync-progress/{syncId}/stream");
+        var response = await RequestAsync(client, syncId, lastEventId);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        return new SseReader(await response.Content.ReadAsStreamAsync());
+    }
+
+    /// <summary>A GET of the stream, with <paramref name="lastEventId"/> as a reconnecting EventSource sends it.</summary>
+    private static async Task<HttpResponseMessage> RequestAsync(HttpClient client, string syncId, string? lastEventId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sync-progress/{syncId}/stream");
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        return new SseReader(await response.Content.ReadAsStreamAsync());
+        return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     [Fact]
@@ -89,9 +95,7 @@ public sealed class ProgressStreamTests
         using var whole = await OpenAsync(client, syncId);
         var end = (await whole.ReadToEndAsync(Bound))[^1];
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sync-progress/{syncId}/stream");
-        request.Headers.Add("Last-Event-ID", end.Id);
-        using var reconnect = await client.SendAsync(request);
+        using var reconnect = await RequestAsync(client, syncId, end.Id);
 
         Assert.Equal("complete", end.Type);
         Assert.Equal(HttpStatusCode.NoContent, reconnect.StatusCode);
