@@ -18,14 +18,15 @@ public sealed class ConsoleOutputTests
     [Fact]
     public async Task Console_WhenAskedForTelemetry_AlsoShowsTheEngineSpans()
     {
-        var output = await SyncAndReadConsoleAsync(new(InformationLogs) { ["SYNC_TELEMETRY_CONSOLE"] = "true" }, "sync.run");
+        // The console logger writes from its own queue, so the span may come out before or after the end's log line.
+        var output = await SyncAndReadConsoleAsync(new(InformationLogs) { ["SYNC_TELEMETRY_CONSOLE"] = "true" }, "sync.run", "completed successfully");
 
         Assert.Contains(output, l => l.Contains("Activity.DisplayName", StringComparison.Ordinal) && l.Contains("sync.run", StringComparison.Ordinal));
         Assert.Contains(output, l => l.Contains("completed successfully", StringComparison.Ordinal));
     }
 
-    /// <summary>The console once a demo sync has ended and a line with <paramref name="awaited"/> has been written.</summary>
-    private static async Task<IReadOnlyList<string>> SyncAndReadConsoleAsync(Dictionary<string, string> settings, string awaited)
+    /// <summary>The console once a demo sync has ended and a line with each of <paramref name="awaited"/> has been written.</summary>
+    private static async Task<IReadOnlyList<string>> SyncAndReadConsoleAsync(Dictionary<string, string> settings, params string[] awaited)
     {
         var tenant = SyncApp.NewTenant("console");
         await using var host = await LocalHostProcess.StartAsync(settings);
@@ -35,6 +36,9 @@ public sealed class ConsoleOutputTests
         await client.WaitForEndAsync(syncId);
 
         // The end's log line and the run's span follow the status the client saw.
-        return await Eventually.MatchAsync(() => Task.FromResult(host.Output), o => o.Any(l => l.Contains(awaited, StringComparison.Ordinal)), $"a console line with '{awaited}'");
+        return await Eventually.MatchAsync(
+            () => Task.FromResult(host.Output),
+            o => awaited.All(a => o.Any(l => l.Contains(a, StringComparison.Ordinal))),
+            $"console lines with '{string.Join("', '", awaited)}'");
     }
 }
