@@ -54,7 +54,9 @@ public sealed class NpmClientTests(SharedSyncApp fixture) : IClassFixture<Shared
         var tenantB = SyncApp.NewTenant("b");
         using var clientA = await App.ClientForAsync(tenantA);
         using var clientB = await App.ClientForAsync(tenantB);
-        await clientA.PutConnectionAsync("demo", new { items = 40, item_delay_ms = 200 }); // about 2 s: the per-sync clients join while it runs
+        // About 4 s (4 items at a time): the per-sync clients, which can only join once the trigger named the
+        // sync, join while it runs (a join takes tens of milliseconds).
+        await clientA.PutConnectionAsync("demo", new { items = 40, item_delay_ms = 400 });
         await clientB.PutConnectionAsync("demo", new { items = 5 });
         await using var script = NodeScript.Start(
             SignalRClient,
