@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (Azurite, MailDev and the SignalR browser client, pinned
-# in package-lock.json; Chromium from Debian's packages; the Bicep CLI from NuGet), builds, and runs the
+# Runs every test: installs what the tests need (Azurite, MailDev, and the SignalR and eventsource clients
+# the client tests run with node, pinned in package-lock.json; Chromium from Debian's packages; the Bicep CLI from NuGet), builds, and runs the
 # whole suite. The tests start Azurite and MailDev themselves on free ports. Exits non-zero when any
 # test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (dotnet not found)." >&2; exit 1; }
-command -v npm >/dev/null || { echo "Node.js and npm are required for Azurite and MailDev (npm not found)." >&2; exit 1; }
+command -v npm >/dev/null && command -v node >/dev/null || { echo "Node.js and npm are required for Azurite, MailDev and the client tests (node or npm not found)." >&2; exit 1; }
 
 if [ ! -x node_modules/.bin/azurite ] || [ ! -x node_modules/.bin/maildev ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing Azurite and MailDev (npm ci)..."
+  echo "Installing Azurite, MailDev and the npm clients (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

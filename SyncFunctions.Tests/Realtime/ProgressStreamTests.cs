@@ -103,6 +103,45 @@ public sealed class ProgressStreamTests
     }
 
     [Fact]
+    public async Task Stream_OfAnEndedSyncWithNoEventLog_SendsItsFinalStateAsTheEndEventThenAnswers204()
+    {
+        await using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant();
+        using var client = await app.ClientForAsync(tenant);
+        var ended = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var syncId = SyncId.New(ended.AddMinutes(-1));
+        await app.Get<SyncOperationStore>().InsertAsync(
+            new SyncOperationEntity
+            {
+                SyncId = syncId,
+                TenantId = tenant,
+                Status = SyncStatus.Completed,
+                Connectors = "demo",
+                CreatedAt = SyncId.StartTime(syncId),
+                StartedAt = SyncId.StartTime(syncId),
+                CompletedAt = ended,
+                ProgressStage = SyncStage.Finalizing,
+                ProgressPercentage = 100,
+                TotalFilesToProcess = 7,
+                FilesProcessed = 6,
+                FilesFailed = 1,
+                Events = "[]", // a row written before the event log existed
+            },
+            CancellationToken.None);
+
+        using var stream = await OpenAsync(client, syncId);
+        var events = await stream.ReadToEndAsync(Bound);
+        using var reconnect = await RequestAsync(client, syncId, events[^1].Id);
+
+        var end = Assert.Single(events);
+        Assert.Equal("complete", end.Type);
+        Assert.Equal("1", end.Id);
+        Assert.Equal(6, end.Data.GetProperty("processed_items").GetInt32());
+        Assert.Equal(1, end.Data.GetProperty("failed_items").GetInt32());
+        Assert.Equal(HttpStatusCode.NoContent, reconnect.StatusCode);
+    }
+
+    [Fact]
     public async Task Stream_OpenedOnAnotherInstance_SeesEveryDurableEventOfTheRun()
     {
         await using var runner = await SyncApp.StartAsync();

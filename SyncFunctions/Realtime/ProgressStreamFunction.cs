@@ -65,7 +65,7 @@ public sealed partial class ProgressStreamFunction(
 
         // A client that has seen the end is reconnecting out of EventSource's habit: 204 is how the SSE
         // standard tells it to stop (an empty 200 would have it reconnect every few seconds forever).
-        if (operation.IsTerminal && SyncEventLog.Read(operation).LastOrDefault(e => e.IsEnd) is { } end && end.Sequence <= seen.Sequence)
+        if (operation.IsTerminal && Replay(operation).LastOrDefault(e => e.IsEnd) is { } end && end.Sequence <= seen.Sequence)
         {
             return TypedResults.NoContent();
         }
@@ -133,7 +133,8 @@ public sealed partial class ProgressStreamFunction(
     {
         var last = seen;
         var wrote = false;
-        foreach (var e in SyncEventLog.Read(operation).Where(e => e.Sequence > seen.Sequence))
+        var log = Replay(operation);
+        foreach (var e in log.Where(e => e.Sequence > seen.Sequence))
         {
             await WriteEventAsync(response, new StreamEventId(e.Sequence, -1), e.Type, e.Data, cancellationToken).ConfigureAwait(false);
             last = new StreamEventId(e.Sequence, -1);
@@ -161,13 +162,32 @@ public sealed partial class ProgressStreamFunction(
         }
 
         // An ended sync whose events were all seen (a resume after its last event): nothing more will come.
+        // An ended row's replay always ends with an end event, so its log is never empty here.
+        return (last, operation.IsTerminal && last.Sequence >= log[^1].Sequence);
+    }
+
+    /// <summary>
+    /// The durable events to send. A row that ended without an end event in its log (one written before the
+    /// log existed) gets one made from its final state, numbered after the log: otherwise its stream would
+    /// send nothing and close, and EventSource would reconnect every few seconds forever instead of
+    /// reconnecting once with that id and getting 204.
+    /// </summary>
+    private static IReadOnlyList<SyncEvent> Replay(SyncOperationEntity operation)
+    {
         var log = SyncEventLog.Read(operation);
-        return (last, operation.IsTerminal && (log.Count == 0 || last.Sequence >= log[^1].Sequence));
+        if (!operation.IsTerminal || (log.Count > 0 && log[^1].IsEnd))
+        {
+            return log;
+        }
+
+        var type = operation.Status == SyncStatus.Completed ? SyncEvent.Complete : SyncEvent.Error;
+        var end = new SyncEvent(log.Count == 0 ? 1 : log[^1].Sequence + 1, type, operation.CompletedAt ?? operation.CreatedAt, ProgressSnapshot.From(operation));
+        return [.. log, end];
     }
 
     /// <summary>How many items were done when durable event <paramref name="sequence"/> happened.</summary>
     private static int DoneAt(SyncOperationEntity operation, int sequence) =>
-        SyncEventLog.Read(operation).LastOrDefault(e => e.Sequence == sequence) is { } e ? e.Data.ProcessedItems + e.Data.FailedItems : 0;
+        Replay(operation).LastOrDefault(e => e.Sequence == sequence) is { } e ? e.Data.ProcessedItems + e.Data.FailedItems : 0;
 
     private static async Task WriteEventAsync(HttpResponse response, StreamEventId id, string type, ProgressSnapshot data, CancellationToken cancellationToken)
     {
