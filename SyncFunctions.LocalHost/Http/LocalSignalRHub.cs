@@ -25,6 +25,19 @@ public sealed class LocalSignalRHub
 
         app.UseAuthentication();
         app.UseAuthorization();
+        // The negotiate function's own check, so that a bad ?sync_id= gets the same 400 from the hub (after
+        // authentication, as from the function) instead of a connection to the tenant's group.
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.Equals("/api/negotiate", StringComparison.Ordinal) && context.User.Identity?.IsAuthenticated == true
+                && NegotiateFunction.InvalidSyncId(context.Request) is { } invalid)
+            {
+                await invalid.ExecuteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
         app.MapHub<SyncHub>("/api");
         return new LocalSignalRHub(mapped: true);
     }

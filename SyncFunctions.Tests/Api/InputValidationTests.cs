@@ -88,7 +88,7 @@ public sealed class InputValidationTests(SharedSyncApp fixture) : IClassFixture<
         var response = await client.PostAsJsonAsync("/api/v1/sync", new { connectors = new[] { connector } });
 
         var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.True(problem.GetProperty("errors").TryGetProperty("connectors", out _), problem.ToString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("connectors[0]", out _), problem.ToString());
         await AssertNoSyncAsync(client, tenant);
     }
 
@@ -342,6 +342,149 @@ public sealed class InputValidationTests(SharedSyncApp fixture) : IClassFixture<
 
         var page2 = await (await client.GetAsync($"/api/v1/sync/history?limit=1&page_token={Uri.EscapeDataString(token!)}")).JsonAsync();
         Assert.Equal([first], page2.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task Trigger_WithSeveralBadConnectors_NamesEachByItsIndexAndSaysWhy()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var mistyped = await PostJsonAsync(client, "/api/v1/sync", "{\"connectors\": [\"demo\", 5, true]}");
+        var badNames = await PostJsonAsync(client, "/api/v1/sync", "{\"connectors\": [\"demo\", \"Not-Valid\", \"a b\"]}");
+
+        var errors = (await ProblemAssert.AssertProblemAsync(mistyped, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.Equal(["connectors[1]", "connectors[2]"], errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("Expected a string, not a number.", errors.GetProperty("connectors[1]")[0].GetString());
+        Assert.Equal("Expected a string, not a boolean.", errors.GetProperty("connectors[2]")[0].GetString());
+        var names = (await ProblemAssert.AssertProblemAsync(badNames, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.Equal(["connectors[1]", "connectors[2]"], names.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Fact]
+    public async Task PutConnection_WithSeveralBadFields_NamesEachAndWhy()
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+
+        var response = await PutJsonAsync(client, "/api/v1/connections/demo", "{\"settings\": [], \"secrets\": {\"token\": 42}, \"extra\": 1}");
+
+        var errors = (await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.Equal(["extra", "secrets.token", "settings"], errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("Expected a string, not a number.", errors.GetProperty("secrets.token")[0].GetString());
+        Assert.Contains("an object", errors.GetProperty("settings")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("Unknown property", errors.GetProperty("extra")[0].GetString(), StringComparison.Ordinal);
+        await AssertNoRawConnectionRowAsync(tenant);
+    }
+
+    [Theory]
+    [InlineData("{\"connectors\": [\"demo\"", "body")]
+    [InlineData("[\"demo\"]", "body")]
+    [InlineData("{\"Connectors\": [\"demo\"]}", "Connectors")] // names are matched as the document spells them
+    public async Task Trigger_WithBodyOfTheWrongShape_NamesWhere(string body, string field)
+    {
+        var tenant = SyncApp.NewTenant();
+        using var client = await App.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 1 });
+
+        var problem = await ProblemAssert.AssertProblemAsync(await PostJsonAsync(client, "/api/v1/sync", body), HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        await AssertNoSyncAsync(client, tenant);
+    }
+
+    [Fact]
+    public async Task DevToken_WithUnknownPropertyOrBadRoles_NamesEach()
+    {
+        using var client = App.CreateClient();
+
+        var response = await PostJsonAsync(client, "/api/dev/token", "{\"tenant_id\": \"t1\", \"tenant\": \"t2\", \"roles\": [\"sync.admin\", \"\"]}");
+        var roles = await PostJsonAsync(client, "/api/dev/token", "{\"tenant_id\": \"t1\", \"roles\": [\"sync.admin\", \"\"]}");
+
+        var errors = (await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("tenant", out _), errors.ToString());
+        var roleErrors = (await ProblemAssert.AssertProblemAsync(roles, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.Equal(["roles[1]"], roleErrors.EnumerateObject().Select(e => e.Name));
+    }
+
+    [Theory]
+    [InlineData("sync_id=")]
+    [InlineData("sync_id=abc")]
+    [InlineData("sync_id=01JABCDEFGHJKMNPQRSTVWXYZ")]
+    public async Task Negotiate_WithEmptyOrMalformedSyncId_Returns400InsteadOfTheTenantsGroup(string query)
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+
+        var response = await client.PostAsync($"/api/negotiate?{query}&negotiateVersion=1", null);
+
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("sync_id", out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Negotiate_WithoutToken_Returns401ProblemWithChallenge()
+    {
+        using var client = App.CreateClient();
+
+        var response = await client.PostAsync("/api/negotiate?negotiateVersion=1", null);
+
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Theory]
+    [InlineData("last_event_id=")]
+    [InlineData("last_event_id=x")]
+    public async Task Stream_WithEmptyOrMalformedLastEventIdQuery_Returns400(string query)
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+
+        var response = await client.GetAsync($"/api/sync-progress/{ValidSyncId}/stream?{query}");
+
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("last_event_id", out _), problem.ToString());
+    }
+
+    /// <summary>
+    /// A client's mistake is logged once, as a warning naming the path, the status and the fields, and
+    /// never with an exception (what a console prints as a stack trace) or at error level.
+    /// </summary>
+    [Fact]
+    public async Task ClientErrors_AreLoggedAsOneWarningLineEach_NeverAsAnErrorOrStackTrace()
+    {
+        using var client = await App.ClientForAsync(SyncApp.NewTenant());
+        var connector = "zz" + SyncApp.NewTenant("c")[2..].Replace("-", "", StringComparison.Ordinal);
+        var path = $"/api/v1/connections/{connector}";
+        var before = App.Logs.Entries.Count;
+
+        await ProblemAssert.AssertProblemAsync(await PutJsonAsync(client, path, "{\"settings\": "), HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(await PutJsonAsync(client, path, "{\"settings\": 5, \"secrets\": [1]}"), HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(await client.DeleteAsync(path), HttpStatusCode.NotFound);
+        using var anonymous = App.CreateClient();
+        await ProblemAssert.AssertProblemAsync(await anonymous.DeleteAsync(path), HttpStatusCode.Unauthorized);
+
+        var lines = App.Logs.Entries.Skip(before).Where(e => e.Message.Contains(path, StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, lines.Count);
+        Assert.All(lines, l => Assert.Equal(LogLevel.Warning, l.Level));
+        Assert.All(lines, l => Assert.Null(l.Exception));
+        Assert.Equal(
+            [$"PUT {path} answered 400: invalid body", $"PUT {path} answered 400: invalid settings, secrets", $"DELETE {path} answered 404: Connection not found", $"DELETE {path} answered 401: Unauthorized"],
+            lines.Select(l => l.Message));
+        Assert.DoesNotContain(App.Logs.Entries.Skip(before), e => e.Exception is JsonException or Microsoft.AspNetCore.Http.BadHttpRequestException);
+    }
+
+    private static async Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        return await client.PostAsync(path, content);
+    }
+
+    private static async Task<HttpResponseMessage> PutJsonAsync(HttpClient client, string path, string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        return await client.PutAsync(path, content);
     }
 
     /// <summary>

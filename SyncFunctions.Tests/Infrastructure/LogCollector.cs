@@ -3,7 +3,13 @@ using System.Collections.Concurrent;
 namespace SyncFunctions.Tests.Infrastructure;
 
 /// <summary>A formatted log line and the values of the scopes it was written in.</summary>
-public sealed record LogEntry(string Message, IReadOnlyDictionary<string, object?> Scope);
+public sealed record LogEntry(string Message, IReadOnlyDictionary<string, object?> Scope)
+{
+    public LogLevel Level { get; init; }
+
+    /// <summary>The exception logged with the line: what a console prints as a stack trace.</summary>
+    public Exception? Exception { get; init; }
+}
 
 /// <summary>Keeps every formatted log line of one app, with its scopes, so tests can check the lines operators rely on.</summary>
 public sealed class LogCollector : ILoggerProvider, ISupportExternalScope
@@ -53,7 +59,7 @@ public sealed class LogCollector : ILoggerProvider, ISupportExternalScope
             // Some of the WebJobs host's own messages format to nothing.
             if (formatter(state, exception) is { } message)
             {
-                owner._entries.Enqueue(new LogEntry(message, scope));
+                owner._entries.Enqueue(new LogEntry(message, scope) { Level = logLevel, Exception = exception });
             }
         }
     }

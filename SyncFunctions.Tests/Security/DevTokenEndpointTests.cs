@@ -87,9 +87,9 @@ public sealed class DevTokenEndpointTests(SharedSyncApp fixture) : IClassFixture
     [Theory]
     [InlineData("{\"tenant_id\": \"t1\", \"email\": \"no-at-sign\"}", "email")]
     [InlineData("{\"tenant_id\": \"t1\", \"email\": \"a@b\\u0000\"}", "email")]
-    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [\"\"]}", "roles")]
-    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [null]}", "roles")]
-    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [\"sync.admin\\u0001\"]}", "roles")]
+    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [\"\"]}", "roles[0]")]
+    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [null]}", "roles[0]")]
+    [InlineData("{\"tenant_id\": \"t1\", \"roles\": [\"sync.admin\\u0001\"]}", "roles[0]")]
     public async Task Issue_WithInvalidEmailOrRoles_Returns400NamingTheField(string body, string field)
     {
         using var client = App.CreateClient();

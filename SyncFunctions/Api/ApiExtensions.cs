@@ -11,6 +11,8 @@ public static class ApiExtensions
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = null; // settings keep the names their owners gave them
+            // Bodies are read as the OpenAPI document describes them: "Connectors" is an unknown property, not "connectors".
+            o.SerializerOptions.PropertyNameCaseInsensitive = false;
         });
         services.AddHealth();
         return services;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Mvc;
@@ -28,8 +27,7 @@ public static partial class ApiFunction
             if (!authentication.Succeeded)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-                return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
-                    detail: "A bearer token of the configured issuer is required.");
+                return ApiProblems.Unauthorized;
             }
 
             context.User = authentication.Principal;
@@ -43,7 +41,7 @@ public static partial class ApiFunction
 
     /// <summary>
     /// The request's JSON body as <typeparamref name="T"/>, with the API's JSON settings; null when there is
-    /// none. A malformed or mistyped body is the client's mistake: a 400 naming the problem.
+    /// none. A malformed or mistyped body is the client's mistake: a 400 naming each offending field and why.
     /// </summary>
     public static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request)
         where T : class
@@ -60,26 +58,25 @@ public static partial class ApiFunction
         }
 
         var json = request.HttpContext.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        try
-        {
-            return (await request.ReadFromJsonAsync<T>(json, request.HttpContext.RequestAborted).ConfigureAwait(false), null);
-        }
-        catch (JsonException e)
-        {
-            var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
-            return (null, TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = ["The body is not valid JSON of the expected shape."] }));
-        }
+        var (body, errors) = await JsonBodyReader.ReadAsync<T>(request.Body, json, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return errors is null ? (body, null) : (null, TypedResults.ValidationProblem(errors));
     }
 
     private static async Task<IActionResult> GuardAsync(HttpRequest request, Func<Task<IResult>> work)
     {
         try
         {
-            return new HttpResultAction(await work().ConfigureAwait(false));
+            var result = await work().ConfigureAwait(false);
+            if (result is IStatusCodeHttpResult { StatusCode: >= 400 and < 500 } refused)
+            {
+                LogClientError(Logger(request), request.Method, request.Path, refused.StatusCode.Value, Explain(result));
+            }
+
+            return new HttpResultAction(result);
         }
         catch (BadHttpRequestException e)
         {
-            LogClientError(Logger(request), request.Path, e.StatusCode, e.Message);
+            LogClientError(Logger(request), request.Method, request.Path, e.StatusCode, e.Message);
             return new HttpResultAction(TypedResults.Problem(statusCode: e.StatusCode, title: "Bad request", detail: e.Message));
         }
         catch (OperationCanceledException) when (request.HttpContext.RequestAborted.IsCancellationRequested)
@@ -102,8 +99,17 @@ public static partial class ApiFunction
     private static ILogger Logger(HttpRequest request) =>
         request.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiFunction));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: bad request ({Status}): {Reason}")]
-    private static partial void LogClientError(ILogger logger, string path, int status, string reason);
+    /// <summary>What a client error says in the log: the fields a 400 names, else the problem's title.</summary>
+    private static string Explain(IResult result) => result switch
+    {
+        IValueHttpResult { Value: HttpValidationProblemDetails { Errors.Count: > 0 } invalid } => "invalid " + string.Join(", ", invalid.Errors.Keys),
+        IValueHttpResult { Value: ProblemDetails { Title: { } title } } => title,
+        _ => "no details",
+    };
+
+    /// <summary>A client's mistake is not the server's: one warning line, never a stack trace.</summary>
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered {Status}: {Reason}")]
+    private static partial void LogClientError(ILogger logger, string method, string path, int status, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Path} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string path);

@@ -15,6 +15,10 @@ public static class ApiProblems
         ["connector"] = ["A connector name is 1 to 32 lowercase letters, digits, '_' or '-', starting with a letter."],
     };
 
+    /// <summary>A request without a valid bearer token (the caller sets <c>WWW-Authenticate</c>).</summary>
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Unauthorized { get; } =
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: "A bearer token of the configured issuer is required.");
+
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult SyncNotFound(string syncId) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Sync not found", detail: $"This tenant has no sync '{syncId}'.");
 

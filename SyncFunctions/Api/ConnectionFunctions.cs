@@ -73,7 +73,11 @@ public sealed class ConnectionFunctions(ConnectionStore store, ConnectorRegistry
         var errors = new Dictionary<string, string[]>();
         if (values.Count + secrets.Count > MaxSettings)
         {
-            errors["settings"] = [$"At most {MaxSettings} settings and secrets."];
+            // One limit for both: name each that has entries, so the field to shorten is named.
+            foreach (var field in new[] { (Field: "settings", values.Count), (Field: "secrets", secrets.Count) }.Where(f => f.Count > 0).Select(f => f.Field))
+            {
+                errors[field] = [$"At most {MaxSettings} settings and secrets together (this request has {values.Count + secrets.Count})."];
+            }
         }
 
         foreach (var (name, value) in values)

@@ -26,12 +26,11 @@ public sealed class SyncApiFunctions(SyncStarter starter, SyncCancellation cance
             }
 
             var connectors = body?.Connectors;
-            if (connectors is not null && connectors.Any(c => !InputRules.IsValidConnectorName(c)))
+            var invalid = (connectors ?? []).Select((name, i) => (name, i)).Where(c => !InputRules.IsValidConnectorName(c.name))
+                .ToDictionary(c => $"connectors[{c.i}]", _ => ApiProblems.InvalidConnectorName["connector"]);
+            if (invalid.Count > 0)
             {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["connectors"] = ["Each connector name is 1 to 32 lowercase letters, digits, '_' or '-', starting with a letter."],
-                });
+                return TypedResults.ValidationProblem(invalid);
             }
 
             var result = await starter.StartAsync(client, caller.TenantId, connectors, caller.Email, request.HttpContext.RequestAborted).ConfigureAwait(false);

@@ -35,11 +35,12 @@ public sealed class NegotiateFunction(SignalRServiceClient service, IOptions<Sig
                     detail: "Set AZURE_SIGNALR_ENDPOINT (or AZURE_SIGNALR_CONNECTION_STRING) for Azure SignalR Service; the stream route works either way.");
             }
 
-            var syncId = request.Query["sync_id"].ToString() is { Length: > 0 } value ? value : null;
-            if (syncId is not null && !SyncId.IsValid(syncId))
+            if (InvalidSyncId(request) is { } invalid)
             {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sync_id"] = ["Not a sync id."] });
+                return invalid;
             }
+
+            var syncId = request.Query.TryGetValue("sync_id", out var value) ? value.ToString() : null;
 
             var userId = $"{caller.TenantId}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}";
             var group = syncId is null ? ProgressGroups.Tenant(caller.TenantId) : ProgressGroups.Sync(caller.TenantId, syncId);
@@ -48,4 +49,16 @@ public sealed class NegotiateFunction(SignalRServiceClient service, IOptions<Sig
             var token = await service.GenerateClientTokenAsync(userId, TokenLifetime, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new NegotiateRedirect(service.ClientUrl, token));
         });
+
+    /// <summary>
+    /// A <c>?sync_id=</c> that is not a sync id, empty included: refused, never quietly read as "the
+    /// tenant's group". The local host's in-process hub asks the same before its own negotiate.
+    /// </summary>
+    public static ValidationProblem? InvalidSyncId(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Query.TryGetValue("sync_id", out var value) && !SyncId.IsValid(value.ToString())
+            ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sync_id"] = Api.ApiProblems.InvalidSyncId["sync_id"] })
+            : null;
+    }
 }

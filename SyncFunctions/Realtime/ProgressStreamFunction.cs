@@ -45,14 +45,17 @@ public sealed partial class ProgressStreamFunction(
     {
         if (!SyncId.IsValid(syncId))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sync_id"] = ["Not a sync id."] });
+            return TypedResults.ValidationProblem(Api.ApiProblems.InvalidSyncId);
         }
 
-        var lastId = context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : context.Request.Query["last_event_id"].ToString();
+        // The header wins; the query parameter is for clients that cannot set it. Either, when sent, must be an event id.
+        var (lastId, lastIdField) = context.Request.Headers.TryGetValue("Last-Event-ID", out var header) && header.ToString().Length > 0
+            ? (header.ToString(), "Last-Event-ID")
+            : context.Request.Query.TryGetValue("last_event_id", out var query) ? (query.ToString(), "last_event_id") : (null, "");
         var seen = StreamEventId.None;
-        if (lastId.Length > 0 && !StreamEventId.TryParse(lastId, out seen))
+        if (lastId is not null && !StreamEventId.TryParse(lastId, out seen))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Last-Event-ID"] = ["Not an event id of this stream."] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [lastIdField] = ["Not an event id of this stream."] });
         }
 
         // Watching before the first read: a write between the read and the first wait still wakes the stream.

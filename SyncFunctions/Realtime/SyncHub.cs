@@ -22,8 +22,15 @@ public sealed class SyncHub : Hub
             return;
         }
 
-        var syncId = Context.GetHttpContext()?.Request.Query["sync_id"].ToString();
-        var group = SyncId.IsValid(syncId) ? ProgressGroups.Sync(tenant!, syncId!) : ProgressGroups.Tenant(tenant!);
+        var query = Context.GetHttpContext()?.Request.Query;
+        var syncId = query is not null && query.TryGetValue("sync_id", out var value) ? value.ToString() : null;
+        if (syncId is not null && !SyncId.IsValid(syncId))
+        {
+            Context.Abort(); // negotiate refuses it first; a transport request naming a bad sync joins no group at all
+            return;
+        }
+
+        var group = syncId is not null ? ProgressGroups.Sync(tenant!, syncId) : ProgressGroups.Tenant(tenant!);
         await Groups.AddToGroupAsync(Context.ConnectionId, group).ConfigureAwait(false);
         await base.OnConnectedAsync().ConfigureAwait(false);
     }

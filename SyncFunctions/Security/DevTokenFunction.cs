@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace SyncFunctions.Security;
 
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record DevTokenRequest(string? TenantId, string? Email, IReadOnlyList<string>? Roles);
 
 public sealed record DevTokenResponse(string AccessToken, string TokenType, int ExpiresIn);
@@ -23,21 +24,25 @@ public sealed class DevTokenFunction(DevTokenIssuer issuer, IOptions<AuthOptions
         {
             if (!auth.Value.DevTokensEnabled)
             {
-                return TypedResults.NotFound();
+                return NotHere;
             }
 
             var (body, problem) = await Api.ApiFunction.ReadJsonAsync<DevTokenRequest>(request).ConfigureAwait(false);
             return problem ?? Issue(body, request.HttpContext, issuer).Result;
         });
 
-    private static Results<Ok<DevTokenResponse>, ValidationProblem, NotFound> Issue(DevTokenRequest? request, HttpContext context, DevTokenIssuer issuer)
+    /// <summary>As any unknown API route answers: nothing tells a remote caller that the route exists elsewhere.</summary>
+    private static ProblemHttpResult NotHere { get; } =
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No API route matches this path and method.");
+
+    private static Results<Ok<DevTokenResponse>, ValidationProblem, ProblemHttpResult> Issue(DevTokenRequest? request, HttpContext context, DevTokenIssuer issuer)
     {
         var remote = context.Connection.RemoteIpAddress;
         // A local proxy makes every caller look like loopback; either forwarding header gives it away.
         if (remote is null || !IPAddress.IsLoopback(remote)
             || context.Request.Headers.ContainsKey("X-Forwarded-For") || context.Request.Headers.ContainsKey("Forwarded"))
         {
-            return TypedResults.NotFound();
+            return NotHere;
         }
 
         var errors = new Dictionary<string, string[]>();
@@ -51,9 +56,12 @@ public sealed class DevTokenFunction(DevTokenIssuer issuer, IOptions<AuthOptions
             errors["email"] = ["Not an e-mail address."];
         }
 
-        if (request?.Roles is { } roles && roles.Any(r => r is null || r.Length is 0 or > 64 || r.Any(char.IsControl)))
+        for (var i = 0; i < (request?.Roles?.Count ?? 0); i++)
         {
-            errors["roles"] = ["Roles are non-empty names of at most 64 characters."];
+            if (request!.Roles![i] is not { Length: > 0 and <= 64 } role || role.Any(char.IsControl))
+            {
+                errors[$"roles[{i}]"] = ["A role is a non-empty name of at most 64 characters."];
+            }
         }
 
         if (errors.Count > 0)

@@ -22,7 +22,7 @@ public static class SecurityExtensions
             {
                 var o = auth.Value;
                 jwt.MapInboundClaims = false; // keep tid, email and roles as the issuer named them
-                jwt.Events = new JwtBearerEvents { OnMessageReceived = QueryTokenForStreams };
+                jwt.Events = new JwtBearerEvents { OnMessageReceived = QueryTokenForStreams, OnChallenge = ChallengeAsProblem };
                 jwt.TokenValidationParameters.RoleClaimType = "roles";
                 jwt.TokenValidationParameters.NameClaimType = "email";
                 if (o.DevTokensEnabled)
@@ -39,6 +39,17 @@ public static class SecurityExtensions
             });
         services.AddAuthorization();
         return services;
+    }
+
+    /// <summary>
+    /// The in-process hub's [Authorize] challenge (the functions authenticate themselves): the same 401
+    /// problem details and WWW-Authenticate as every other route, instead of an empty body.
+    /// </summary>
+    private static async Task ChallengeAsProblem(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await Api.ApiProblems.Unauthorized.ExecuteAsync(context.HttpContext).ConfigureAwait(false);
     }
 
     /// <summary>
