@@ -150,7 +150,7 @@ public sealed partial class ProgressStreamFunction(
         if (!operation.IsTerminal && operation.Status == SyncStatus.Running && done > doneSeen)
         {
             var id = new StreamEventId(last.Sequence, done);
-            await WriteEventAsync(response, id, SyncEvent.Progress, ProgressSnapshot.From(operation), cancellationToken).ConfigureAwait(false);
+            await WriteEventAsync(response, id, SyncEvent.Progress, ProgressSnapshot.From(operation, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             last = id;
             wrote = true;
         }
