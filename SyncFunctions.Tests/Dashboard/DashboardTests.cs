@@ -1,4 +1,8 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
+using SyncFunctions.Notifications;
+using SyncFunctions.Progress;
+using SyncFunctions.Security;
 using SyncFunctions.Tests.Infrastructure;
 
 namespace SyncFunctions.Tests.Dashboard;
@@ -14,6 +18,32 @@ public sealed class DashboardTests
         await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync($"Signed in to tenant {tenant}");
         return page;
     }
+
+    /// <summary>Opens a link (as the e-mail builds it, with a token in the fragment when given) and waits for the sign-in line.</summary>
+    private static async Task<IPage> OpenLinkAsync(IBrowserContext context, string link, string? token, string signedIn)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(token is null ? link : $"{link}#access_token={token}");
+        await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync(signedIn);
+        return page;
+    }
+
+    private static string EmailLink(SyncApp app, string tenant, string syncId)
+    {
+        using var probe = app.CreateClient();
+        var email = new SyncSummaryEmail(Options.Create(new NotificationOptions { DashboardUrl = probe.BaseAddress!.ToString() }));
+        return email.DashboardLink(new SyncOperationEntity { TenantId = tenant, SyncId = syncId });
+    }
+
+    /// <summary>The card's and the dialog's sync, percentage, files, failed items and time left, read in one go.</summary>
+    private static Task<string[][]> CardAndDialogAsync(IPage page) => page.EvaluateAsync<string[][]>(@"() => {
+        const text = (id) => document.getElementById(id).textContent;
+        const read = (view) => [
+            document.getElementById(view === 'latest' ? 'latest' : 'modal').dataset.syncId,
+            document.getElementById(`${view}-bar`).getAttribute('aria-valuenow'),
+            text(`${view}-files`), text(`${view}-failed`), text(`${view}-remaining`)];
+        return [read('latest'), read('modal')];
+    }");
 
     /// <summary>Records every value the dialog's progress bar takes.</summary>
     private static async Task RecordModalProgressAsync(IPage page) => await page.EvaluateAsync(@"() => {
@@ -39,7 +69,11 @@ public sealed class DashboardTests
         var dialog = page.GetByRole(AriaRole.Dialog);
         await Assertions.Expect(dialog).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("Live: SignalR");
-        await page.WaitForFunctionAsync("() => Number(document.getElementById('modal-bar').getAttribute('aria-valuenow')) >= 40");
+        await page.WaitForFunctionAsync("() => Number(document.getElementById('modal-bar').getAttribute('aria-valuenow')) >= 40"
+            + " && document.getElementById('latest').dataset.syncId === document.getElementById('modal').dataset.syncId");
+        var midSync = await CardAndDialogAsync(page);
+        Assert.Equal(midSync[0], midSync[1]); // the card behind the dialog shows the same sync, percentage and counts
+        Assert.NotEqual("100", midSync[0][1]);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ArtifactsDirectory, "dashboard-mid-sync.png") });
         await Assertions.Expect(page.Locator("#modal-message")).ToHaveTextAsync("Completed.", new() { Timeout = 30_000 });
         await Assertions.Expect(dialog).ToBeVisibleAsync(); // it stays a moment, then closes by itself
@@ -78,7 +112,7 @@ public sealed class DashboardTests
     }
 
     [Fact]
-    public async Task SyncNow_WhileASyncRuns_ShowsThatSyncsProgressNotAnError()
+    public async Task SyncNow_WhileASyncRuns_ShowsThatSyncsProgressNotAnErrorWithTheCardsNumbers()
     {
         await using var app = await SyncApp.StartAsync();
         var tenant = SyncApp.NewTenant("dash");
@@ -88,12 +122,23 @@ public sealed class DashboardTests
         await client.WaitForSyncAsync(running, s => s.GetProperty("files_processed").GetInt32() == 2, "two items processed");
         await using var context = await Browser.NewContextAsync();
         var page = await OpenAsync(context, app, tenant);
+        await Assertions.Expect(page.Locator("#latest-files")).ToHaveTextAsync("2 of 10 files");
+        await Assertions.Expect(page.Locator("#latest-percent")).ToHaveTextAsync("20%");
+        await Assertions.Expect(page.Locator("#latest dt").GetByText("Elapsed / timeout", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#latest-duration")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ s / \d+ (s|min \d+ s)$"));
+        await Assertions.Expect(page.Locator("#latest dt").GetByText("Time left (estimated)", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#latest-remaining")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^about \\d"));
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sync now", Exact = true }).ClickAsync();
 
         await Assertions.Expect(page.Locator("#modal-title")).ToHaveTextAsync("A sync is already running");
-        await Assertions.Expect(page.Locator("#modal-found")).ToHaveTextAsync("10");
+        await Assertions.Expect(page.Locator("#modal-stage")).ToHaveTextAsync("Processing files · 20%");
+        await Assertions.Expect(page.Locator("#modal-files")).ToHaveTextAsync("2 of 10 files");
         await Assertions.Expect(page.Locator("#modal-processed")).ToHaveTextAsync("2");
+        var shown = await CardAndDialogAsync(page);
+        Assert.Equal(running, shown[0][0]);
+        Assert.Equal(shown[0], shown[1]);
+        Assert.Equal("20", shown[1][1]);
         await Assertions.Expect(page.Locator("#modal-error")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("#notice")).ToBeHiddenAsync();
         await page.Keyboard.PressAsync("Escape");
@@ -148,5 +193,59 @@ public sealed class DashboardTests
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#modal-failed")).ToHaveTextAsync("2", new() { Timeout = 30_000 });
+    }
+
+    [Fact]
+    public async Task EmailLink_ToASyncTheViewerMaySee_OpensThatSyncNotTheLatestForItsUserAndForAnAdmin()
+    {
+        await using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant("mail");
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 4 });
+        var named = await client.TriggerAsync();
+        await client.WaitForEndAsync(named);
+        await client.PutConnectionAsync("demo", new { items = 6 });
+        await client.WaitForEndAsync(await client.TriggerAsync());
+        var link = EmailLink(app, tenant, named);
+        await using var context = await Browser.NewContextAsync();
+
+        var page = await OpenLinkAsync(context, link, token: null, $"Signed in to tenant {tenant}");
+
+        await Assertions.Expect(page.Locator("#latest-title")).ToHaveTextAsync($"Sync {named}");
+        await Assertions.Expect(page.Locator("#latest-files")).ToHaveTextAsync("4 of 4 files");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show latest sync" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#latest-title")).ToHaveTextAsync("Latest sync");
+        await Assertions.Expect(page.Locator("#latest-files")).ToHaveTextAsync("6 of 6 files");
+
+        var adminTenant = SyncApp.NewTenant("ops");
+        var admin = await app.TokenForAsync(adminTenant, null, Caller.AdminRole);
+        var adminPage = await OpenLinkAsync(context, link, admin, $"Signed in to tenant {adminTenant}, viewing tenant {tenant}");
+        await Assertions.Expect(adminPage.Locator("#latest-title")).ToHaveTextAsync($"Sync {named}");
+        await Assertions.Expect(adminPage.Locator("#latest-files")).ToHaveTextAsync("4 of 4 files");
+        await Assertions.Expect(adminPage.Locator("#notice")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task EmailLink_ToAnotherTenantsSyncOrToNoSync_SaysSoAndShowsNothingOfIt()
+    {
+        await using var app = await SyncApp.StartAsync();
+        var tenant = SyncApp.NewTenant("mail");
+        using var client = await app.ClientForAsync(tenant);
+        await client.PutConnectionAsync("demo", new { items = 3 });
+        var named = await client.TriggerAsync();
+        await client.WaitForEndAsync(named);
+        await using var context = await Browser.NewContextAsync();
+
+        var outsider = SyncApp.NewTenant("other");
+        var page = await OpenLinkAsync(context, EmailLink(app, tenant, named), await app.TokenForAsync(outsider), $"Signed in to tenant {outsider}, viewing tenant {tenant}");
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync(
+            $"You may not see the syncs of tenant {tenant} (signed in to tenant {outsider}): only its own users and administrators may.");
+        await Assertions.Expect(page.Locator("#latest-body")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#latest-empty")).ToHaveTextAsync("No sync to show.");
+
+        var missing = SyncId.New(DateTimeOffset.UtcNow);
+        var missingPage = await OpenLinkAsync(context, EmailLink(app, tenant, missing), token: null, $"Signed in to tenant {tenant}");
+        await Assertions.Expect(missingPage.Locator("#notice")).ToHaveTextAsync($"Sync {missing} does not exist in tenant {tenant}.");
+        await Assertions.Expect(missingPage.Locator("#latest-body")).ToBeHiddenAsync();
     }
 }

@@ -44,6 +44,6 @@ public sealed class IntegrationFunctions(SyncStarter starter, SyncOperationStore
             }
 
             var operation = await operations.GetAsync(caller.TenantId, syncId, request.HttpContext.RequestAborted).ConfigureAwait(false);
-            return operation is null ? ApiProblems.SyncNotFound(syncId) : TypedResults.Ok(ProgressSnapshot.From(operation));
+            return operation is null ? ApiProblems.SyncNotFound(syncId) : TypedResults.Ok(ProgressSnapshot.From(operation, time.GetUtcNow()));
         });
 }

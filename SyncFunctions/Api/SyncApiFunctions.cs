@@ -124,10 +124,9 @@ public sealed class SyncApiFunctions(SyncStarter starter, SyncCancellation cance
                     op.SyncId, op.Status, statusUrl, $"/api/sync-progress/{op.SyncId}/stream", op.ExpectedDurationSeconds, op.ReplacedSyncId));
             case TriggerResult.Conflict conflict:
                 var running = conflict.Running;
-                var message = running is null
-                    ? "A sync is already starting for this tenant."
-                    : $"A sync is already {running.Status} for this tenant ({running.ProgressPercentage}% {running.ProgressStage}).";
-                var latest = running?.ToDto(time.GetUtcNow()) ?? SyncMapping.Starting(conflict.HolderSyncId, conflict.HeldSince);
+                var now = time.GetUtcNow();
+                var message = running is null ? "A sync is already starting for this tenant." : ConflictMessage(running, now);
+                var latest = running?.ToDto(now) ?? SyncMapping.Starting(conflict.HolderSyncId, conflict.HeldSince);
                 return TypedResults.Conflict(new SyncConflictResponse(false, true, message, latest));
             case TriggerResult.Invalid invalid:
                 return TypedResults.ValidationProblem(invalid.Errors);
@@ -136,5 +135,13 @@ public sealed class SyncApiFunctions(SyncStarter starter, SyncCancellation cance
             default:
                 throw new InvalidOperationException($"Unexpected trigger result {result.GetType().Name}.");
         }
+    }
+
+    /// <summary>The running sync's numbers as its latest_sync carries them: the same figures, the same moment.</summary>
+    private static string ConflictMessage(SyncOperationEntity running, DateTimeOffset now)
+    {
+        var figures = ProgressFigures.Of(running, now);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"A sync is already {running.Status} for this tenant ({figures.Percentage}% {figures.Stage}, {figures.DoneItems} of {figures.TotalItems} items done).");
     }
 }

@@ -36,7 +36,8 @@ public sealed record SyncOperationDto(
     string? TriggeredBy,
     string? ReplacedSyncId,
     IReadOnlyList<ConnectorProgressDto> Connectors,
-    NotificationDto? Notification = null);
+    NotificationDto? Notification = null,
+    int? EstimatedSecondsRemaining = null);
 
 /// <summary>The end-of-sync e-mail: sending, retrying, sent, failed or skipped, with the last error.</summary>
 public sealed record NotificationDto(string Status, string? Error, int Attempts, DateTimeOffset? SentAt);

@@ -9,6 +9,7 @@ public static class SyncMapping
     public static SyncOperationDto ToDto(this SyncOperationEntity operation, DateTimeOffset now)
     {
         var connectors = operation.ReadConnectorProgress();
+        var figures = ProgressFigures.Of(operation, now);
         return new SyncOperationDto(
             operation.SyncId,
             operation.Status,
@@ -16,11 +17,11 @@ public static class SyncMapping
             operation.CreatedAt,
             operation.StartedAt,
             operation.CompletedAt,
-            operation.FilesProcessed,
-            operation.FilesFailed,
+            figures.ProcessedItems,
+            figures.FailedItems,
             operation.ErrorMessage,
             operation.FailureReason,
-            new SyncProgressDto(operation.ProgressStage, operation.ProgressPercentage, operation.CurrentFile, operation.CurrentFileIndex, operation.TotalFilesToProcess),
+            new SyncProgressDto(figures.Stage, figures.Percentage, figures.CurrentItem, figures.DoneItems, figures.TotalItems),
             operation.HeartbeatAt,
             operation.HeartbeatAt is { } beat && !operation.IsTerminal ? (int)Math.Max(0, (now - beat).TotalSeconds) : null,
             operation.ExpectedDurationSeconds,
@@ -43,7 +44,8 @@ public static class SyncMapping
                 c.Notes)).ToList(),
             operation.NotificationStatus is { } notification
                 ? new NotificationDto(notification, operation.NotificationError, operation.NotificationAttempts, operation.NotificationSentAt)
-                : null);
+                : null,
+            figures.EstimatedSecondsRemaining);
     }
 
     /// <summary>

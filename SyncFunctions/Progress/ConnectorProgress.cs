@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SyncFunctions.Progress;
 
 /// <summary>One connector's part of an operation, stored as JSON on the operation row.</summary>
@@ -34,7 +36,11 @@ public sealed class ConnectorProgress
     /// <summary>What the connector said of how it found its work: a cap reached, a full resync.</summary>
     public List<string> Notes { get; set; } = [];
 
-    public int Percentage => Status == SyncStatus.Completed ? 100 : ProgressMath.Percentage(Stage, ProcessedItems + FailedItems, TotalItems);
+    /// <summary>The connector's work list is known: <see cref="ExpectedDurationSeconds"/> is set with its total.</summary>
+    [JsonIgnore]
+    public bool ItemsKnown => ExpectedDurationSeconds is not null;
+
+    public int Percentage => ProgressMath.Percentage(ItemsKnown ? TotalItems : null, ProcessedItems + FailedItems, Status == SyncStatus.Completed);
 }
 
 public sealed record ItemFailure(string Item, string Reason);

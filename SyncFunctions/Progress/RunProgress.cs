@@ -263,26 +263,33 @@ public sealed partial class RunProgress : IDisposable
         var processed = _connectors.Sum(c => c.ProcessedItems);
         var failed = _connectors.Sum(c => c.FailedItems);
         var before = _operation.ProgressPercentage;
-        var percentage = Math.Max(before, ProgressMath.Percentage(stage, processed + failed, total));
         var stageChanged = stage != _operation.ProgressStage;
 
         _operation.ProgressStage = stage;
-        _operation.ProgressPercentage = percentage;
         _operation.TotalFilesToProcess = total;
         _operation.FilesProcessed = processed;
         _operation.FilesFailed = failed;
         _operation.CurrentFileIndex = processed + failed;
         _operation.CurrentFile = active.Select(c => c.CurrentItem).LastOrDefault(i => i is not null);
 
-        // The sync's adaptive timeout, once every connector knows its work: the same formula and numbers
-        // the orchestration uses for its durable timer.
+        // Once every connector knows its work: the sync's adaptive timeout (the same formula and numbers
+        // the orchestration uses for its durable timer), and the moment processing started, from which
+        // the percentage follows the items. A connector that starts detecting again (a redelivered
+        // activity) makes the work unknown again: its old total no longer counts.
         var names = _operation.ConnectorNames;
-        if (names.All(n => _connectors.Any(c => c.Connector == n && (c.ExpectedDurationSeconds > 0 || SyncStatus.IsTerminal(c.Status)))))
+        if (names.All(n => _connectors.Any(c => c.Connector == n && (c.ItemsKnown || SyncStatus.IsTerminal(c.Status)))))
         {
             _operation.ExpectedDurationSeconds = _timeoutFor(total);
             _operation.DeadlineAt = (_operation.StartedAt ?? _operation.CreatedAt) + TimeSpan.FromSeconds(_operation.ExpectedDurationSeconds);
+            _operation.ProcessingStartedAt ??= _time.GetUtcNow();
+        }
+        else
+        {
+            _operation.ProcessingStartedAt = null;
         }
 
+        var percentage = ProgressFigures.PercentageOf(_operation);
+        _operation.ProgressPercentage = percentage;
         return stageChanged || ProgressMath.CrossesMilestone(before, percentage);
     }
 
@@ -388,7 +395,8 @@ public sealed partial class RunProgress : IDisposable
             }
 
             var last = SyncEventLog.Read(written) is { Count: > 0 } log ? log[^1].Sequence : 0;
-            events.Add(new SyncEvent(last, SyncEvent.Progress, _time.GetUtcNow(), ProgressSnapshot.From(written)));
+            var now = _time.GetUtcNow();
+            events.Add(new SyncEvent(last, SyncEvent.Progress, now, ProgressSnapshot.From(written, now)));
         }
 
         _publishedDone = done;

@@ -16,10 +16,13 @@ public sealed record ProgressSnapshot(
     int FailedItems,
     string? CurrentItem,
     string? ErrorMessage,
-    int PercentComplete)
+    int PercentComplete,
+    int? EstimatedSecondsRemaining = null)
 {
-    public static ProgressSnapshot From(SyncOperationEntity operation)
+    /// <summary>The row's <see cref="ProgressFigures"/> at <paramref name="now"/>, in this shape.</summary>
+    public static ProgressSnapshot From(SyncOperationEntity operation, DateTimeOffset now)
     {
+        var figures = ProgressFigures.Of(operation, now);
         var status = operation.Status switch
         {
             SyncStatus.Completed => "complete",
@@ -38,13 +41,14 @@ public sealed record ProgressSnapshot(
             operation.SyncId,
             names.Count == 1 ? names[0] : string.Join(',', names),
             status,
-            operation.ProgressStage,
-            operation.TotalFilesToProcess,
-            operation.FilesProcessed,
-            operation.FilesFailed,
-            operation.CurrentFile,
+            figures.Stage,
+            figures.TotalItems,
+            figures.ProcessedItems,
+            figures.FailedItems,
+            figures.CurrentItem,
             operation.ErrorMessage,
-            operation.ProgressPercentage);
+            figures.Percentage,
+            figures.EstimatedSecondsRemaining);
     }
 }
 
@@ -79,7 +83,7 @@ public static class SyncEventLog
     public static SyncEvent Append(SyncOperationEntity operation, string type, DateTimeOffset now)
     {
         var events = Read(operation).ToList();
-        var appended = new SyncEvent(events.Count == 0 ? 1 : events[^1].Sequence + 1, type, now, ProgressSnapshot.From(operation));
+        var appended = new SyncEvent(events.Count == 0 ? 1 : events[^1].Sequence + 1, type, now, ProgressSnapshot.From(operation, now));
         events.Add(appended);
         operation.Events = JsonSerializer.Serialize(events, Json);
         return appended;

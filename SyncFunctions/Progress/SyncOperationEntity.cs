@@ -56,6 +56,12 @@ public sealed class SyncOperationEntity : ITableEntity
 
     public string? CurrentFile { get; set; }
 
+    /// <summary>
+    /// When every connector knew its work list: from then on the percentage follows the items, and the
+    /// rate since then estimates the time left. Null while any connector is still finding its work.
+    /// </summary>
+    public DateTimeOffset? ProcessingStartedAt { get; set; }
+
     public int FilesProcessed { get; set; }
 
     public int FilesFailed { get; set; }

@@ -132,10 +132,7 @@ public sealed partial class SyncOperationStore(
         operation.FailureReason = failureReason;
         operation.ErrorMessage = errorMessage;
         operation.CurrentFile = null;
-        if (status == SyncStatus.Completed)
-        {
-            operation.ProgressPercentage = 100;
-        }
+        operation.ProgressPercentage = ProgressFigures.PercentageOf(operation);
 
         var connectors = operation.ReadConnectorProgress();
         foreach (var connector in connectors.Where(c => !SyncStatus.IsTerminal(c.Status)))

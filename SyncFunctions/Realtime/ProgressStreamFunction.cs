@@ -154,7 +154,7 @@ public sealed partial class ProgressStreamFunction(
         if (!operation.IsTerminal && operation.Status == SyncStatus.Running && done > doneSeen)
         {
             var id = new StreamEventId(last.Sequence, done);
-            await WriteEventAsync(response, id, SyncEvent.Progress, ProgressSnapshot.From(operation), cancellationToken).ConfigureAwait(false);
+            await WriteEventAsync(response, id, SyncEvent.Progress, ProgressSnapshot.From(operation, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             last = id;
             wrote = true;
         }
@@ -184,7 +184,8 @@ public sealed partial class ProgressStreamFunction(
         }
 
         var type = operation.Status == SyncStatus.Completed ? SyncEvent.Complete : SyncEvent.Error;
-        var end = new SyncEvent(log.Count == 0 ? 1 : log[^1].Sequence + 1, type, operation.CompletedAt ?? operation.CreatedAt, ProgressSnapshot.From(operation));
+        var endedAt = operation.CompletedAt ?? operation.CreatedAt;
+        var end = new SyncEvent(log.Count == 0 ? 1 : log[^1].Sequence + 1, type, endedAt, ProgressSnapshot.From(operation, endedAt));
         return [.. log, end];
     }
 
