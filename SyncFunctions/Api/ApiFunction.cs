@@ -69,7 +69,7 @@ public static partial class ApiFunction
             var result = await work().ConfigureAwait(false);
             if (result is IStatusCodeHttpResult { StatusCode: >= 400 and < 500 } refused)
             {
-                LogClientError(Logger(request), request.Method, request.Path, refused.StatusCode.Value, Explain(result));
+                LogClientError(Logger(request), request.Method, request.Path, refused.StatusCode.Value, Explain(result, refused.StatusCode.Value));
             }
 
             return new HttpResultAction(result);
@@ -99,12 +99,13 @@ public static partial class ApiFunction
     private static ILogger Logger(HttpRequest request) =>
         request.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiFunction));
 
-    /// <summary>What a client error says in the log: the fields a 400 names, else the problem's title.</summary>
-    private static string Explain(IResult result) => result switch
+    /// <summary>What a client error says in the log: the fields a 400 names, else the problem's title, the conflict's message, or the status's reason phrase.</summary>
+    private static string Explain(IResult result, int status) => result switch
     {
         IValueHttpResult { Value: HttpValidationProblemDetails { Errors.Count: > 0 } invalid } => "invalid " + string.Join(", ", invalid.Errors.Keys),
         IValueHttpResult { Value: ProblemDetails { Title: { } title } } => title,
-        _ => "no details",
+        IValueHttpResult { Value: SyncConflictResponse conflict } => conflict.Message,
+        _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
     };
 
     /// <summary>A client's mistake is not the server's: one warning line, never a stack trace.</summary>
