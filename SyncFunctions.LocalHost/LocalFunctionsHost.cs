@@ -19,12 +19,35 @@ public static class LocalFunctionsHost
     /// <summary>Where the host listens when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says.</summary>
     public const string DefaultUrl = "http://localhost:5080";
 
+    /// <summary>
+    /// How long stopping the hosted services may take. With storage up the Durable extension stops in
+    /// about a second; with storage gone it would retry releasing its leases for ten minutes (see
+    /// <see cref="BoundedJobHostService"/>). The run script, a deployment or a restart waits on this.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
+
+    /// <summary>
+    /// How long disposing the stopped app may take. Disposing the WebJobs JobHost blocks until the
+    /// Durable extension's stop is over, which it is not when that stop was abandoned at
+    /// <see cref="ShutdownTimeout"/>.
+    /// </summary>
+    public static readonly TimeSpan DisposeTimeout = TimeSpan.FromSeconds(4);
+
     public static async Task<int> Main(string[] args)
     {
         try
         {
-            await using var app = Create(args);
-            await app.RunAsync().ConfigureAwait(false);
+            var app = Create(args);
+            try
+            {
+                await app.StartAsync().ConfigureAwait(false);
+                await app.WaitForShutdownAsync().ConfigureAwait(false); // stops the hosted services, within ShutdownTimeout
+            }
+            finally
+            {
+                await DisposeWithinTimeoutAsync(app).ConfigureAwait(false);
+            }
+
             return 0;
         }
         catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
@@ -33,6 +56,24 @@ public static class LocalFunctionsHost
             // function the host cannot serve: say which, without a stack trace.
             await Console.Error.WriteLineAsync($"SyncFunctions cannot start: {e.Message}").ConfigureAwait(false);
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// Disposes the app, giving up after <see cref="DisposeTimeout"/>: the process then exits with the
+    /// JobHost undisposed, as after a crash. On a thread-pool thread, since the JobHost's Dispose blocks.
+    /// </summary>
+    private static async Task DisposeWithinTimeoutAsync(WebApplication app)
+    {
+        var disposal = Task.Run(async () => await app.DisposeAsync().ConfigureAwait(false));
+        try
+        {
+            await disposal.WaitAsync(DisposeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await Console.Error.WriteLineAsync(
+                $"SyncFunctions: disposing the host took longer than {DisposeTimeout.TotalSeconds:0} s (the Durable extension still stopping); exiting without waiting.").ConfigureAwait(false);
         }
     }
 
@@ -61,6 +102,7 @@ public static class LocalFunctionsHost
         builder.AddDurableExtension(catalog);
         builder.Services.AddHostedService<TimerFunctions>();
         builder.Services.AddMvcCore(); // executes the IActionResults HTTP functions return, as the worker does
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
         DefaultSweepSchedule(builder.Configuration);
         DefaultStorage(builder.Configuration);

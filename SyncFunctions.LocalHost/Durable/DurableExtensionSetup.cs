@@ -39,6 +39,7 @@ public static class DurableExtensionSetup
         });
 
         var services = builder.Services;
+        BoundedJobHostService.ReplaceIn(services);
         services.Replace(ServiceDescriptor.Singleton<ITypeLocator>(new ShimTypeLocator(WebJobsShimEmitter.Emit(catalog))));
         services.Replace(ServiceDescriptor.Singleton<IJobActivator, ShimActivator>());
 #pragma warning disable CS0618 // The Functions host registers one; the extension cannot build the client payload without it.

@@ -15,6 +15,7 @@ public sealed class AzuriteServer : IDisposable
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly Lazy<Task<AzuriteServer>> Instance = new(StartSharedAsync);
     private readonly Process? _process;
+    private int _disposed;
 
     private AzuriteServer(string connectionString, Process? process = null, string scheme = "http", (int Blob, int Queue, int Table) ports = default)
     {
@@ -40,6 +41,11 @@ public sealed class AzuriteServer : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // a test may stop its Azurite early, before the using block ends
+        }
+
         if (_process is { HasExited: false })
         {
             _process.Kill(entireProcessTree: true);

@@ -29,9 +29,10 @@ public sealed class LocalHostProcess : IAsyncDisposable
     /// <summary>What the process wrote to its console (standard output and error), line by line.</summary>
     public IReadOnlyList<string> Output => [.. _output];
 
-    public static async Task<LocalHostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, string? prefix = null)
+    /// <param name="storage">The Azurite to use; the shared one unless a test brings its own (to stop it).</param>
+    public static async Task<LocalHostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, string? prefix = null, AzuriteServer? storage = null)
     {
-        var azurite = await AzuriteServer.GetAsync();
+        var azurite = storage ?? await AzuriteServer.GetAsync();
         prefix ??= SyncApp.NewPrefix();
         var port = ChildProcesses.FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -84,6 +85,30 @@ public sealed class LocalHostProcess : IAsyncDisposable
         var token = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("access_token").GetString();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary>kill -TERM: a graceful shutdown, as scripts/run.sh's Ctrl-C, a service manager or a deployment asks for it.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>Waits for the process to exit, up to <paramref name="bound"/>; its exit code, or null while it still runs.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan bound)
+    {
+        using var deadline = new CancellationTokenSource(bound);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>kill -9.</summary>
