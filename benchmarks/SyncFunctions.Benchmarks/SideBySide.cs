@@ -392,7 +392,7 @@ internal static class SideBySide
             }
 
             var sw = Stopwatch.StartNew();
-            while (!await c.IsRunningAsync(client, tenant, id) && sw.Elapsed < TimeSpan.FromSeconds(60))
+            while (!await RunningOrNotYetAsync(c, client, tenant, id) && sw.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(20);
             }
@@ -418,6 +418,19 @@ internal static class SideBySide
             $"{ended.Count} killed syncs ended{Median(ended)}, {stillRunning} still 'running' at {bound:F0} s";
 
         static string Median(List<double> seconds) => seconds.Count == 0 ? "" : $" (p50 {Stats.Percentile(seconds, 50):F1} s)";
+    }
+
+    /// <summary>A status read that failed (a host busy restarting after the last kill) reads as not running yet.</summary>
+    private static async Task<bool> RunningOrNotYetAsync(Contender c, HttpClient client, string tenant, string syncId)
+    {
+        try
+        {
+            return await c.IsRunningAsync(client, tenant, syncId);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
     }
 
     private static async Task<(double? Locked, double? Running)> WatchAsync(Contender c, ChildHosts hosts, SharedTables tables, string tenant, string syncId, Stopwatch since, TimeSpan bound)
@@ -453,7 +466,7 @@ internal static class SideBySide
                 {
                     while (since.Elapsed < bound)
                     {
-                        if (await c.IsRunningAsync(client, tenant, probe))
+                        if (await RunningOrNotYetAsync(c, client, tenant, probe))
                         {
                             return since.Elapsed.TotalSeconds;
                         }
