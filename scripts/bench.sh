@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks and fault scenarios (issue 11): ./scripts/bench.sh [all|service|peer|faults].
-# Starts its own Azurite (from node_modules, free ports) and, for the peer, a throwaway PostgreSQL
+# Starts its own Azurite (from node_modules, free ports) and, for the Hangfire peer, a throwaway PostgreSQL
 # (Debian's package, installed when missing). Prints a table and writes JSON under artifacts/bench/.
-# Not part of ./scripts/test.sh or .ci/run: it measures, it does not gate. BENCH_QUICK=1 shrinks it.
+# peer: SyncFunctions beside the textbook Durable Functions sync (benchmarks/SyncFunctions.TextbookPeer, issue 17)
+# and beside Hangfire. Not part of ./scripts/test.sh or .ci/run: it measures, it does not gate. BENCH_QUICK=1 shrinks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

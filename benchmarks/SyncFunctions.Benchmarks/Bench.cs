@@ -14,6 +14,12 @@ internal static class Bench
             return 0;
         }
 
+        if (args is [TextbookContender.HostArgument])
+        {
+            await TextbookContender.HostMainAsync();
+            return 0;
+        }
+
         // The app's console exporter would print every span of every sync: read by the app at build time, so set it for the whole process.
         Environment.SetEnvironmentVariable("SYNC_TELEMETRY_CONSOLE", "false");
         var command = args.FirstOrDefault() ?? "all";
@@ -24,7 +30,7 @@ internal static class Bench
         }
 
         var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
-        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|ratelimit|kill|outage runs one part (handy when looking into one).
+        // BENCH_ONLY=storage|latency|throughput|sweep|memory|race|connectors|ratelimit|kill|outage|hang|hangfire runs one part (handy when looking into one).
         var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
         bool Wanted(string name) => string.IsNullOrEmpty(only) || only == name;
         var machine = new Dictionary<string, string>
@@ -80,6 +86,12 @@ internal static class Bench
             }
 
             if (command is "all" or "peer")
+            {
+                Console.WriteLine("== peer: SyncFunctions and the textbook Durable Functions sync, side by side");
+                await SideBySide.RunAsync(azurite, report, SideBySideSizes.For(quick), Wanted);
+            }
+
+            if ((command is "all" or "peer") && Wanted("hangfire"))
             {
                 Console.WriteLine("== peer: Hangfire 1.8 on PostgreSQL");
                 var peer = await Peer.RunAsync(report, samples, [10, 100], 100, window);

@@ -177,7 +177,8 @@ internal sealed class InProcessApp : IAsyncDisposable
     public Completions Ends { get; }
 
     /// <param name="prefix">Apps given the same prefix share storage and task hub: instances of one deployment.</param>
-    public static async Task<InProcessApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="functionApp">The functions to serve: the app's, or the textbook peer's (the same host, extension and settings).</param>
+    public static async Task<InProcessApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string?>? settings = null, System.Reflection.Assembly? functionApp = null)
     {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -206,7 +207,8 @@ internal sealed class InProcessApp : IAsyncDisposable
                 builder.Configuration.AddInMemoryCollection(all);
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(ends);
-            });
+            },
+            functionApp);
         try
         {
             using var starting = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -386,11 +388,17 @@ internal sealed class ChildApp : IAsyncDisposable
         }
     }
 
-    public static async Task<ChildApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string> env, int? port = null)
+    /// <param name="program">What dotnet runs: the local host's dll (the app) unless given, e.g. this benchmark's textbook-host mode.</param>
+    public static async Task<ChildApp> StartAsync(string connectionString, string prefix, IReadOnlyDictionary<string, string> env, int? port = null, IReadOnlyList<string>? program = null)
     {
         var p = port ?? Repo.FreePort();
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(AppDll)! };
-        start.ArgumentList.Add(AppDll);
+        program ??= [AppDll];
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(program[0])! };
+        foreach (var arg in program)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         start.Environment["AzureWebJobsStorage"] = connectionString;
         start.Environment["SYNC_STORAGE_PREFIX"] = prefix;
         start.Environment["SYNC_TASK_HUB"] = InProcessApp.TaskHub(prefix);

@@ -26,7 +26,7 @@ internal static class Measures
     /// </summary>
     private const string ActivityConcurrency = "AzureWebJobs:extensions:durableTask:maxConcurrentActivityFunctions";
 
-    private static readonly Dictionary<string, string?> Busy = new()
+    internal static readonly Dictionary<string, string?> Busy = new()
     {
         [ActivityConcurrency] = "128",
     };
@@ -41,7 +41,7 @@ internal static class Measures
     /// Quiet time that ends a sync's window: the engine writes after the orchestration's row says Completed (the
     /// lock entity's release, its history), each within one queue poll (maxQueuePollingInterval, 1 s) of the last.
     /// </summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
     /// <summary>The goal for all requests of one sync: at most 100 at 100 items, about one more per 100 items beyond.</summary>
     private static string AllRequestsGoal(int items) => $"<= {100 + (Math.Max(0, items - 100) / 100):N0}";
@@ -136,7 +136,7 @@ internal static class Measures
     }
 
     /// <summary>With no sync running: what idle polling and lease upkeep cost, and what else an idle app sends.</summary>
-    private static async Task<IdleRates> IdleRatesAsync(CountingStorageProxy proxy, TimeSpan window)
+    internal static async Task<IdleRates> IdleRatesAsync(CountingStorageProxy proxy, TimeSpan window)
     {
         await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
         proxy.Reset();
@@ -147,33 +147,47 @@ internal static class Measures
     /// <summary>One sync's requests: all of them through the proxy, and the app's own through its counter.</summary>
     private sealed record SyncWindow(string SyncId, string End, double Seconds, StorageTally All, Dictionary<string, long> AppOwn, bool Settled);
 
+    private static async Task<SyncWindow> MeasureOneSyncAsync(InProcessApp app, CountingStorageProxy proxy, HubInstances hub, HttpClient client)
+    {
+        var counter = app.Get<StorageRequestCounter>();
+        IReadOnlyDictionary<string, long> appBefore = new Dictionary<string, long>();
+        var w = await CountOneSyncAsync(app, proxy, hub, () =>
+        {
+            appBefore = counter.Snapshot();
+            return Api.TriggerOkAsync(client);
+        }, syncId => syncId);
+        return new SyncWindow(w.SyncId, w.End, w.Seconds, w.All, Delta(appBefore, counter.Snapshot()), w.Settled);
+    }
+
+    /// <summary>Every request of one sync through the proxy, whichever functions run it (the app's or the textbook peer's).</summary>
+    internal sealed record CountedSync(string SyncId, string End, double Seconds, StorageTally All, bool Settled);
+
     /// <summary>
     /// Triggers one sync with nothing else running and counts from the trigger until its orchestration has completed and
     /// the storage has been quiet for <see cref="Settle"/>, so the engine's trailing writes are in and nothing else is.
     /// </summary>
-    private static async Task<SyncWindow> MeasureOneSyncAsync(InProcessApp app, CountingStorageProxy proxy, HubInstances hub, HttpClient client)
+    /// <param name="trigger">Starts the sync and returns its id (the id its end is logged under); called once counting has begun.</param>
+    /// <param name="instanceOf">The orchestration instance that runs a sync id (the app: the sync id; the peer: the tenant's).</param>
+    internal static async Task<CountedSync> CountOneSyncAsync(InProcessApp app, CountingStorageProxy proxy, HubInstances hub, Func<Task<string>> trigger, Func<string, string> instanceOf)
     {
-        var counter = app.Get<StorageRequestCounter>();
         await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
-        var appBefore = counter.Snapshot();
         proxy.Reset();
         var sw = Stopwatch.StartNew();
-        var syncId = await Api.TriggerOkAsync(client);
+        var syncId = await trigger();
         var end = await app.Ends.EndOf(syncId).WaitAsync(TimeSpan.FromMinutes(5));
         var seconds = sw.Elapsed.TotalSeconds;
         // The end is logged before the lock release and the e-mail step, whose requests belong to the sync too.
-        if (!await hub.WaitForEndAsync(syncId, TimeSpan.FromMinutes(1)))
+        if (!await hub.WaitForEndAsync(instanceOf(syncId), TimeSpan.FromMinutes(1)))
         {
             throw new TimeoutException($"sync {syncId} logged its end but its orchestration had not completed a minute later");
         }
 
         var settled = await proxy.WaitForQuietAsync(Settle, TimeSpan.FromSeconds(30));
-        var all = proxy.Snapshot();
-        return new SyncWindow(syncId, end, seconds, all, Delta(appBefore, counter.Snapshot()), settled);
+        return new CountedSync(syncId, end, seconds, proxy.Snapshot(), settled);
     }
 
     /// <summary>Every request kind of the given classes, each under its class ("IdlePoll: queue GET control messages"), for the JSON.</summary>
-    private static Dictionary<string, double> Kinds(StorageTally tally, params RequestClass[] classes)
+    internal static Dictionary<string, double> Kinds(StorageTally tally, params RequestClass[] classes)
     {
         var kinds = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var c in classes)

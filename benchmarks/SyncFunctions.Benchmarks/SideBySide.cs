@@ -1,0 +1,581 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using SyncFunctions.Progress;
+
+namespace SyncFunctions.Benchmarks;
+
+/// <summary>Counts and bounds of the side-by-side run, scaled so that both contenders fit in a few minutes on 2 cores.</summary>
+internal sealed record SideBySideSizes(
+    int[] StorageItems, int Samples, int LoadTenants, int[] Tenants, int Items, TimeSpan Window,
+    int RaceRounds, int RaceTriggers, int Kills, TimeSpan KillBound, TimeSpan HangBound)
+{
+    public static SideBySideSizes For(bool quick) => quick
+        ? new([100, 1_000], 8, 20, [10], 100, TimeSpan.FromSeconds(5), 1, 20, 3, TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(30))
+        : new([100, 1_000], 15, 100, [10, 100], 100, TimeSpan.FromSeconds(10), 2, 20, 20, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(60));
+}
+
+/// <summary>
+/// SyncFunctions and the textbook Durable Functions sync (benchmarks/SyncFunctions.TextbookPeer), measured by the same
+/// code in the same run, on the same local host, Durable extension, host.json and Azurite; each scenario runs one
+/// contender right after the other, and the figures end as ratios textbook / SyncFunctions.
+/// </summary>
+internal static class SideBySide
+{
+    private const string Section = "vs textbook";
+
+    /// <summary>The app's documented settings for the process scenarios, as the fault scenarios use them; the textbook has none to set.</summary>
+    private static readonly Dictionary<string, string> FaultSettings = new() { ["SYNC_HEARTBEAT_INTERVAL_SECONDS"] = "2", ["SYNC_CLEANUP_INTERVAL_SECONDS"] = "5" };
+
+    public static async Task RunAsync(Azurite azurite, Report report, SideBySideSizes sizes, Func<string, bool> wanted)
+    {
+        Contender ours = new SyncFunctionsContender(), textbook = new TextbookContender();
+        Contender[] both = [ours, textbook];
+        var figures = both.ToDictionary(c => c, _ => new Dictionary<string, double>(StringComparer.Ordinal));
+        var notes = both.ToDictionary(c => c, _ => new Dictionary<string, string>(StringComparer.Ordinal));
+        foreach (var c in both)
+        {
+            if (wanted("storage"))
+            {
+                foreach (var (items, requests) in await StorageAsync(azurite, report, c, sizes.StorageItems))
+                {
+                    figures[c][$"storage requests per sync, {items:N0} items (idle polls excluded)"] = requests;
+                }
+            }
+        }
+
+        foreach (var c in both)
+        {
+            if (wanted("latency"))
+            {
+                foreach (var (name, ms) in await LatencyAsync(azurite, report, c, sizes.Samples, sizes.LoadTenants))
+                {
+                    figures[c][name] = ms;
+                }
+            }
+        }
+
+        foreach (var tenants in sizes.Tenants)
+        {
+            foreach (var c in both)
+            {
+                if (wanted("throughput"))
+                {
+                    figures[c][$"syncs/s, {tenants} tenants ({sizes.Items} items each)"] = await ThroughputAsync(azurite, report, c, tenants, sizes.Items, sizes.Window);
+                }
+            }
+        }
+
+        foreach (var c in both)
+        {
+            if (wanted("race") || wanted("kill"))
+            {
+                foreach (var (k, v) in await ProcessesAsync(azurite, report, c, sizes, wanted))
+                {
+                    notes[c][k] = v;
+                }
+            }
+
+            if (wanted("hang"))
+            {
+                notes[c]["connector hangs"] = await HangAsync(azurite, report, c, sizes.HangBound);
+            }
+        }
+
+        foreach (var (metric, mine) in figures[ours])
+        {
+            if (figures[textbook].TryGetValue(metric, out var theirs))
+            {
+                var reading = metric.StartsWith("storage", StringComparison.Ordinal) ? "x (above 1: textbook costs more)"
+                    : metric.StartsWith("trigger", StringComparison.Ordinal) ? "x (above 1: textbook slower)"
+                    : "x (below 1: textbook completes fewer)";
+                report.Add("ratio", $"{metric}, textbook / SyncFunctions", Math.Round(theirs / mine, 2), reading, "",
+                    $"{Report.Format(theirs)} / {Report.Format(mine)}");
+            }
+        }
+
+        foreach (var (scenario, mine) in notes[ours])
+        {
+            report.Add("ratio", scenario, double.NaN, "", "", $"SyncFunctions: {mine}; textbook: {notes[textbook].GetValueOrDefault(scenario, "not run")}");
+        }
+    }
+
+    /// <summary>All storage requests of one sync of each size, through the counting proxy, as the service mode counts them.</summary>
+    private static async Task<List<(int Items, double Requests)>> StorageAsync(Azurite azurite, Report report, Contender c, int[] sizes)
+    {
+        await using var proxy = await CountingStorageProxy.StartAsync(azurite);
+        var prefix = InProcessApp.NewPrefix();
+        await using var app = await InProcessApp.StartAsync(proxy.ConnectionString, prefix, c.Settings, c.FunctionApp);
+        var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
+        var tables = new SharedTables(azurite.ConnectionString, prefix);
+
+        // A first sync creates the tables, containers and entities a deployment creates once: not a per-sync cost.
+        await CountAsync("cost-warm", 10);
+        var idle = await Measures.IdleRatesAsync(proxy, TimeSpan.FromSeconds(5));
+        var result = new List<(int, double)>();
+        foreach (var items in sizes)
+        {
+            var w = await CountAsync($"cost-{items}", items);
+            var all = Math.Round(idle.SyncRequests(w.All));
+            result.Add((items, all));
+            report.Add(Section, $"{c.Name}: storage requests per sync, {items:N0} items", all, "requests", "",
+                $"all requests through the proxy, idle polls and background excluded; {w.End} in {w.Seconds:F1} s; Durable backend {w.All.CountOwned(RequestClass.Sync, app: false)}, app {w.All.CountOwned(RequestClass.Sync, app: true)}; {w.All.ServiceSummary(RequestClass.Sync)}" +
+                (w.Settled ? "" : " (not quiet after 30 s)"),
+                Measures.Kinds(w.All, RequestClass.Sync, RequestClass.IdlePoll, RequestClass.Background));
+        }
+
+        return result;
+
+        async Task<Measures.CountedSync> CountAsync(string tenant, int items)
+        {
+            await tables.PutDemoAsync(tenant, new { items });
+            using var client = await c.ClientForAsync(app.BaseUri, tenant);
+            return await Measures.CountOneSyncAsync(app, proxy, hub, () => c.TriggerOkAsync(client, tenant), id => c.InstanceOf(tenant, id));
+        }
+    }
+
+    /// <summary>Trigger → the client's status read says running: idle, then with <paramref name="loadTenants"/> other tenants syncing.</summary>
+    private static async Task<List<(string Metric, double Ms)>> LatencyAsync(Azurite azurite, Report report, Contender c, int samples, int loadTenants)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, prefix, Measures.Busy.Concat(c.Settings).ToDictionary(), c.FunctionApp);
+        var tables = new SharedTables(azurite.ConnectionString, prefix);
+        await SampleAsync(app, c, tables, "warm", 1, waitForEnd: true); // the first trigger of a fresh process pays its JIT
+        var idle = await SampleAsync(app, c, tables, "idle", samples, waitForEnd: true);
+
+        // The load: each of loadTenants runs 200 items of 1 s. SyncFunctions works 4 at once per sync; the textbook fans
+        // all out, so its 20,000 activities queue up. Both stay busy through the sampling; stopped afterwards.
+        var load = new List<(HttpClient Client, string Tenant, string SyncId)>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, loadTenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var tenant = $"load-{i}";
+            await tables.PutDemoAsync(tenant, new { items = 200, item_delay_ms = 1000 });
+            var client = await c.ClientForAsync(app.BaseUri, tenant);
+            var id = await c.TriggerOkAsync(client, tenant, CancellationToken.None);
+            lock (load)
+            {
+                load.Add((client, tenant, id));
+            }
+        });
+        await Task.Delay(2000);
+        var busy = await SampleAsync(app, c, tables, "busy", samples, waitForEnd: false);
+        foreach (var (client, tenant, id) in load)
+        {
+            await c.StopAsync(app, client, tenant, id);
+            client.Dispose();
+        }
+
+        var result = new List<(string, double)>();
+        foreach (var (label, s) in new[] { ("idle", idle), ($"{loadTenants} tenants syncing", busy) })
+        {
+            report.Add(Section, $"{c.Name}: trigger -> running, {label}", Math.Round(Stats.Percentile(s.Ms, 50)), "ms p50", "",
+                $"p95 {Stats.Percentile(s.Ms, 95):F0}, p99 {Stats.Percentile(s.Ms, 99):F0}, n={s.Ms.Count}{(s.NotRunning > 0 ? $", {s.NotRunning} not running 30 s after the trigger" : "")}; the first sync of a tenant each; 'running' as the client reads it (SyncFunctions: GET /api/v1/sync/{{id}}; textbook: the custom status of its status query), polled every 5 ms");
+            result.Add(($"trigger -> running p50, {label}", Stats.Percentile(s.Ms, 50)));
+            result.Add(($"trigger -> running p99, {label}", Stats.Percentile(s.Ms, 99)));
+        }
+
+        return result;
+    }
+
+    private sealed record Samples(List<double> Ms, int NotRunning);
+
+    private static async Task<Samples> SampleAsync(InProcessApp app, Contender c, SharedTables tables, string kind, int samples, bool waitForEnd)
+    {
+        var ms = new List<double>();
+        var notRunning = 0;
+        var deadline = Stopwatch.StartNew();
+        for (var i = 0; i < samples && deadline.Elapsed < TimeSpan.FromSeconds(90); i++)
+        {
+            var tenant = $"lat-{kind}-{i}";
+            await tables.PutDemoAsync(tenant, new { items = 20 });
+            using var client = await c.ClientForAsync(app.BaseUri, tenant);
+            var sw = Stopwatch.StartNew();
+            var id = await c.TriggerOkAsync(client, tenant);
+            var running = false;
+            while (!(running = await c.IsRunningAsync(client, tenant, id)) && sw.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(5);
+            }
+
+            if (running)
+            {
+                ms.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                notRunning++;
+            }
+
+            if (waitForEnd)
+            {
+                await app.Ends.EndOf(id).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+        }
+
+        return new Samples(ms, notRunning);
+    }
+
+    /// <summary>Syncs per second while each tenant triggers its next sync as soon as its last one ended; over the window and its drain.</summary>
+    private static async Task<double> ThroughputAsync(Azurite azurite, Report report, Contender c, int tenants, int items, TimeSpan window)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, prefix, Measures.Busy.Concat(c.Settings).ToDictionary(), c.FunctionApp);
+        var tables = new SharedTables(azurite.ConnectionString, prefix);
+        var clients = new System.Collections.Concurrent.ConcurrentBag<(string Tenant, HttpClient Client)>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, tenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var tenant = $"tp-{i}";
+            await tables.PutDemoAsync(tenant, new { items });
+            clients.Add((tenant, await c.ClientForAsync(app.BaseUri, tenant)));
+        });
+        long inWindow = 0, completed = 0, unfinished = 0;
+        var drainBound = TimeSpan.FromSeconds(120);
+        var sw = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource(window);
+        await Task.WhenAll(clients.Select(async t =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                string id;
+                try
+                {
+                    id = await c.TriggerOkAsync(t.Client, t.Tenant, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                try
+                {
+                    await app.Ends.EndOf(id).WaitAsync(window + drainBound - sw.Elapsed);
+                }
+                catch (Exception e) when (e is TimeoutException or ArgumentOutOfRangeException)
+                {
+                    Interlocked.Increment(ref unfinished);
+                    break;
+                }
+
+                Interlocked.Increment(ref completed);
+                if (!stop.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref inWindow);
+                }
+            }
+        }));
+        var seconds = sw.Elapsed.TotalSeconds;
+        var rate = completed / seconds;
+        report.Add(Section, $"{c.Name}: syncs/s, {tenants} tenants ({items} items each)", Math.Round(rate, 2), "syncs/s", "",
+            $"window {window.TotalSeconds:F0} s + drain: {completed} completed in {seconds:F1} s ({inWindow} inside the window){(unfinished > 0 ? $"; {unfinished} not ended {drainBound.TotalSeconds:F0} s after the window" : "")}");
+        foreach (var (_, client) in clients)
+        {
+            client.Dispose();
+        }
+
+        return rate;
+    }
+
+    /// <summary>The scenarios that need real host processes: two local hosts on one task hub, for racing triggers and kill -9.</summary>
+    private static async Task<List<(string Scenario, string Outcome)>> ProcessesAsync(Azurite azurite, Report report, Contender c, SideBySideSizes sizes, Func<string, bool> wanted)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        var tables = new SharedTables(azurite.ConnectionString, prefix);
+        var hosts = new ChildHosts(c, azurite.ConnectionString, prefix, FaultSettings);
+        await using (hosts)
+        {
+            await hosts.StartAsync();
+            var result = new List<(string, string)>();
+            if (wanted("race"))
+            {
+                result.Add(($"{sizes.RaceTriggers} racing triggers for one tenant over 2 host processes", await RaceAsync(azurite, report, c, hosts, tables, prefix, sizes)));
+            }
+
+            if (wanted("kill"))
+            {
+                result.Add(($"kill -9 of a host while the lock is held, x{sizes.Kills}", await KillAsync(report, c, hosts, tables, sizes)));
+            }
+
+            return result;
+        }
+    }
+
+    private static async Task<string> RaceAsync(Azurite azurite, Report report, Contender c, ChildHosts hosts, SharedTables tables, string prefix, SideBySideSizes sizes)
+    {
+        var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
+        var rounds = new List<string>();
+        int accepted = 0, ran = 0, worstAtOnce = 0;
+        for (var r = 0; r < sizes.RaceRounds; r++)
+        {
+            var tenant = $"race-{r}";
+            // About a second of work for SyncFunctions (200 items of 20 ms, 4 at once), so every trigger lands while it runs.
+            await tables.PutDemoAsync(tenant, new { items = 200, item_delay_ms = 20 });
+            var clients = new List<HttpClient>();
+            foreach (var host in hosts.Live)
+            {
+                clients.Add(await c.ClientForAsync(host.Http.BaseAddress!, tenant));
+            }
+
+            var answers = await Task.WhenAll(Enumerable.Range(0, sizes.RaceTriggers).Select(i => AnswerOrNoneAsync(c, clients[i % clients.Count], tenant)));
+            var settled = await hub.WaitUntilNoSyncInFlightAsync(TimeSpan.FromSeconds(90));
+            var rows = await tables.OperationsAsync(tenant);
+            var started = rows.Where(o => o.StartedAt is not null).ToList();
+            var atOnce = MostAtOnce(started);
+            accepted += answers.Count(a => a.Status == HttpStatusCode.Accepted);
+            ran += started.Count;
+            worstAtOnce = Math.Max(worstAtOnce, atOnce);
+            rounds.Add($"{string.Join(" ", answers.GroupBy(a => (int)a.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}x{g.Count()}"))} -> {started.Count} ran, {atOnce} at once{(settled ? "" : ", still running after 90 s")}");
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        var outcome = $"{ran} syncs ran for {sizes.RaceRounds} tenants, at most {worstAtOnce} at once ({accepted} triggers accepted)";
+        report.Add(Section, $"{c.Name}: {sizes.RaceTriggers} racing triggers for one tenant, 2 host processes, x{sizes.RaceRounds} tenants", ran, "syncs ran", "never 2 at once",
+            $"at most {worstAtOnce} at once; per tenant: {string.Join("; ", rounds)} (answers by status code; 'ran' = operation rows a run began, after taking the lock)");
+        return outcome;
+    }
+
+    /// <summary>A trigger's answer, or status 0 when none came (a saturated host can outlast the client's timeout): counted, not fatal.</summary>
+    private static async Task<TriggerAnswer> AnswerOrNoneAsync(Contender c, HttpClient client, string tenant)
+    {
+        try
+        {
+            return await c.TriggerAsync(client, tenant);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return new TriggerAnswer(0, null);
+        }
+    }
+
+    /// <summary>Most runs of a tenant at once, from the operation rows' begin and end times (a run not ended counts as still going).</summary>
+    private static int MostAtOnce(IEnumerable<SyncFunctions.Progress.SyncOperationEntity> runs)
+    {
+        var edges = runs.SelectMany(o => new[] { (At: o.StartedAt!.Value, Step: 1), (At: o.CompletedAt ?? DateTimeOffset.MaxValue, Step: -1) })
+            .OrderBy(e => e.At).ThenBy(e => e.Step);
+        int now = 0, most = 0;
+        foreach (var (_, step) in edges)
+        {
+            now += step;
+            most = Math.Max(most, now);
+        }
+
+        return most;
+    }
+
+    /// <summary>
+    /// kill -9 of one of the two hosts at a random point while a sync holds its tenant's lock (the client reads it
+    /// running), the host started again at once; then, per tenant, until the bound: how long until a new trigger runs a
+    /// sync (the tenant is free without a person) and how long the killed sync's row said running.
+    /// </summary>
+    private static async Task<string> KillAsync(Report report, Contender c, ChildHosts hosts, SharedTables tables, SideBySideSizes sizes)
+    {
+        var watches = new List<Task<(double? Locked, double? Running)>>();
+        var skipped = 0;
+        for (var k = 0; k < sizes.Kills; k++)
+        {
+            var tenant = $"kill-{k}";
+            // 400 items of 10 ms: about a second of SyncFunctions' work, several of the textbook's.
+            await tables.PutDemoAsync(tenant, new { items = 400, item_delay_ms = 10 });
+            using var client = await c.ClientForAsync(hosts.AnyLive().Http.BaseAddress!, tenant);
+            using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string id;
+            try
+            {
+                id = await c.TriggerOkAsync(client, tenant, giveUp.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                skipped++;
+                continue;
+            }
+
+            var sw = Stopwatch.StartNew();
+            while (!await RunningOrNotYetAsync(c, client, tenant, id) && sw.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(20);
+            }
+
+            await Task.Delay(Random.Shared.Next(0, 1000));
+            await hosts.KillOneAsync(Random.Shared.Next(2));
+            var killedAt = Stopwatch.StartNew();
+            watches.Add(WatchAsync(c, hosts, tables, tenant, id, killedAt, sizes.KillBound));
+            await hosts.RestartKilledAsync();
+        }
+
+        var results = await Task.WhenAll(watches);
+        var freed = results.Where(r => r.Locked is not null).Select(r => r.Locked!.Value).ToList();
+        var ended = results.Where(r => r.Running is not null).Select(r => r.Running!.Value).ToList();
+        var stillLocked = results.Length - freed.Count;
+        var stillRunning = results.Length - ended.Count;
+        var bound = sizes.KillBound.TotalSeconds;
+        report.Add(Section, $"{c.Name}: kill -9 while the lock is held, tenant locked for", freed.Count == 0 ? double.NaN : Math.Round(Stats.Percentile(freed, 50), 1), "s p50 after the kill", "",
+            $"{results.Length} kills{(skipped > 0 ? $" ({skipped} triggers not accepted within 60 s, skipped)" : "")}: freed without a person {freed.Count}, max {(freed.Count == 0 ? "-" : freed.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still locked at the {bound:F0} s bound {stillLocked} ('free' = a new trigger's sync reads running; probed every second)");
+        report.Add(Section, $"{c.Name}: kill -9 while the lock is held, sync stayed 'running' for", ended.Count == 0 ? double.NaN : Math.Round(Stats.Percentile(ended, 50), 1), "s p50 after the kill", "",
+            $"ended (completed or failed) {ended.Count}, max {(ended.Count == 0 ? "-" : ended.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still 'running' at the {bound:F0} s bound {stillRunning} (its operation row, read every 500 ms){(c is SyncFunctionsContender ? "; heartbeat 2 s and sweep 5 s (its documented settings)" : "; it has neither")}");
+        return $"{freed.Count} of {results.Length} tenants freed without a person{Median(freed)}, {stillLocked} still locked at {bound:F0} s; " +
+            $"{ended.Count} killed syncs ended{Median(ended)}, {stillRunning} still 'running' at {bound:F0} s";
+
+        static string Median(List<double> seconds) => seconds.Count == 0 ? "" : $" (p50 {Stats.Percentile(seconds, 50):F1} s)";
+    }
+
+    /// <summary>A status read that failed (a host busy restarting after the last kill) reads as not running yet.</summary>
+    private static async Task<bool> RunningOrNotYetAsync(Contender c, HttpClient client, string tenant, string syncId)
+    {
+        try
+        {
+            return await c.IsRunningAsync(client, tenant, syncId);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<(double? Locked, double? Running)> WatchAsync(Contender c, ChildHosts hosts, SharedTables tables, string tenant, string syncId, Stopwatch since, TimeSpan bound)
+    {
+        var running = Task.Run(async () =>
+        {
+            while (since.Elapsed < bound)
+            {
+                if (await tables.OperationAsync(tenant, syncId) is { IsTerminal: true })
+                {
+                    return since.Elapsed.TotalSeconds;
+                }
+
+                await Task.Delay(500);
+            }
+
+            return (double?)null;
+        });
+        var locked = FreeAgainAsync(c, () => hosts.AnyLive().Http.BaseAddress!, tenant, since, bound);
+        return (await locked, await running);
+    }
+
+    /// <summary>Seconds from <paramref name="since"/> until a new trigger for the tenant is accepted and its sync reads running; null at the bound.</summary>
+    private static async Task<double?> FreeAgainAsync(Contender c, Func<Uri> host, string tenant, Stopwatch since, TimeSpan bound)
+    {
+        while (since.Elapsed < bound)
+        {
+            try
+            {
+                using var client = await c.ClientForAsync(host(), tenant);
+                var answer = await c.TriggerAsync(client, tenant);
+                if (answer.SyncId is { } probe)
+                {
+                    while (since.Elapsed < bound)
+                    {
+                        if (await RunningOrNotYetAsync(c, client, tenant, probe))
+                        {
+                            return since.Elapsed.TotalSeconds;
+                        }
+
+                        await Task.Delay(250);
+                    }
+
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // The host asked was just killed or is starting again: ask again.
+            }
+
+            await Task.Delay(1000);
+        }
+
+        return null;
+    }
+
+    /// <summary>The connector hangs on its first item: how long until the sync is reported failed and the tenant free, bounded.</summary>
+    private static async Task<string> HangAsync(Azurite azurite, Report report, Contender c, TimeSpan bound)
+    {
+        var prefix = InProcessApp.NewPrefix();
+        // SyncFunctions' sync timeout made short with its documented settings, as the fault scenario does; the textbook has none.
+        var settings = c.Settings.Concat(new Dictionary<string, string?>
+        {
+            ["SYNC_BASE_TIMEOUT_SECONDS"] = "10",
+            ["SYNC_MIN_TIMEOUT_SECONDS"] = "10",
+            ["SYNC_PER_FILE_TIMEOUT_SECONDS"] = "0",
+        }).ToDictionary();
+        await using var app = await InProcessApp.StartAsync(azurite.ConnectionString, prefix, settings, c.FunctionApp);
+        var tables = new SharedTables(azurite.ConnectionString, prefix);
+        const string Tenant = "hang";
+        // hang_after counts within a connector session; the textbook opens one per item, so only 0 hangs both.
+        await tables.PutDemoAsync(Tenant, new { items = 100, hang_after = 0 });
+        using var client = await c.ClientForAsync(app.BaseUri, Tenant);
+        var since = Stopwatch.StartNew();
+        var id = await c.TriggerOkAsync(client, Tenant);
+        double? failed = null;
+        var status = "";
+        while (since.Elapsed < bound)
+        {
+            var op = await tables.OperationAsync(Tenant, id);
+            status = op?.Status ?? "no row";
+            if (op is { IsTerminal: true })
+            {
+                failed = since.Elapsed.TotalSeconds;
+                status = $"{op.Status} ({op.FailureReason})";
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        var free = await FreeAgainAsync(c, () => app.BaseUri, Tenant, since, bound);
+        var outcome = $"{(failed is { } f ? $"reported {status} after {f:F1} s" : $"never reported failed: still '{status}' at the {bound.TotalSeconds:F0} s bound")}; " +
+            $"{(free is { } s ? $"tenant free again after {s:F1} s" : $"tenant still locked at the {bound.TotalSeconds:F0} s bound")}";
+        report.Add(Section, $"{c.Name}: connector hangs, sync reported failed after", failed ?? double.NaN, "s", "", outcome + (c is SyncFunctionsContender ? "; sync timeout 10 s (SYNC_BASE/MIN_TIMEOUT_SECONDS)" : "; no timeout of its own (in Azure the host's functionTimeout would end the activity, 2 h 10 min in host.json)"));
+        return outcome;
+    }
+}
+
+/// <summary>Two local-host processes of one contender on one task hub; one can be killed and started again.</summary>
+internal sealed class ChildHosts(Contender contender, string connectionString, string prefix, IReadOnlyDictionary<string, string> env) : IAsyncDisposable
+{
+    private readonly ChildApp?[] _hosts = new ChildApp?[2];
+    private int _killed = -1;
+
+    public IEnumerable<ChildApp> Live => _hosts.Where(h => h is { Exited: false }).Select(h => h!);
+
+    public ChildApp AnyLive() => Live.FirstOrDefault() ?? throw new InvalidOperationException("no host process is running");
+
+    public async Task StartAsync()
+    {
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            _hosts[i] = await StartOneAsync();
+        }
+    }
+
+    public async Task KillOneAsync(int index)
+    {
+        await _hosts[index]!.DisposeAsync();
+        _hosts[index] = null;
+        _killed = index;
+    }
+
+    public async Task RestartKilledAsync()
+    {
+        if (_killed >= 0)
+        {
+            _hosts[_killed] = await StartOneAsync();
+            _killed = -1;
+        }
+    }
+
+    private Task<ChildApp> StartOneAsync() =>
+        ChildApp.StartAsync(connectionString, prefix, contender is SyncFunctionsContender ? env : new Dictionary<string, string>(), program: contender.ChildProgram);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
+}
