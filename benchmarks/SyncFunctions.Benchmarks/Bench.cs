@@ -89,7 +89,7 @@ internal static class Bench
             if (command is "all" or "peer")
             {
                 Console.WriteLine("== peer: SyncFunctions and the textbook Durable Functions sync, side by side");
-                await SideBySide.RunAsync(azurite, report, SideBySideSizes.For(quick), Wanted);
+                await SideBySide.RunAsync(report, SideBySideSizes.For(quick), Wanted);
             }
 
             if ((command is "all" or "peer") && Wanted("hangfire"))
