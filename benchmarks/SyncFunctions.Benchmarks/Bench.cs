@@ -42,6 +42,7 @@ internal static class Bench
         };
         Console.WriteLine($"machine: {string.Join(", ", machine.Select(kv => $"{kv.Key}={kv.Value}"))}");
         var report = new Report();
+        report.WriteAsMeasured(command, machine);
         var total = Stopwatch.StartNew();
         var faultsPass = true;
 
@@ -88,14 +89,27 @@ internal static class Bench
             if (command is "all" or "peer")
             {
                 Console.WriteLine("== peer: SyncFunctions and the textbook Durable Functions sync, side by side");
-                await SideBySide.RunAsync(azurite, report, SideBySideSizes.For(quick), Wanted);
+                await SideBySide.RunAsync(report, SideBySideSizes.For(quick), Wanted);
             }
 
             if ((command is "all" or "peer") && Wanted("hangfire"))
             {
                 Console.WriteLine("== peer: Hangfire 1.8 on PostgreSQL");
-                var peer = await Peer.RunAsync(report, samples, [10, 100], 100, window);
-                if (ours is not null && ourRate is not null)
+                var hangfireTime = Stopwatch.StartNew();
+                Peer.Figures? peer = null;
+                try
+                {
+                    peer = await Peer.RunAsync(report, samples, [10, 100], 100, window);
+                    Console.WriteLine($"  (Hangfire peer took {hangfireTime.Elapsed.TotalSeconds:F0} s)");
+                }
+                catch (Exception e)
+                {
+                    // Recorded as a row, so the side-by-side figures above still reach the table.
+                    report.Add("peer", "Hangfire peer", double.NaN, "", "", $"failed: {e.GetType().Name}: {e.Message}");
+                    Console.Error.WriteLine(e);
+                }
+
+                if (peer is not null && ours is not null && ourRate is not null)
                 {
                     report.Add("ratio", "trigger -> running p50, SyncFunctions / Hangfire", Math.Round(ours.RunningP50 / peer.RunningP50, 3), "x (lower is faster)", "", $"{ours.RunningP50:F0} ms / {peer.RunningP50:F0} ms");
                     report.Add("ratio", "trigger -> running p99, SyncFunctions / Hangfire", Math.Round(ours.RunningP99 / peer.RunningP99, 3), "x (lower is faster)", "", $"{ours.RunningP99:F0} ms / {peer.RunningP99:F0} ms");

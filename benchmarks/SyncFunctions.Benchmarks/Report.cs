@@ -12,18 +12,40 @@ internal sealed class Report
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     private readonly List<Row> _rows = [];
+    private (string Command, IReadOnlyDictionary<string, string> Machine)? _live;
 
     public IReadOnlyList<Row> Rows => _rows;
 
     public void Add(string section, string metric, double value, string unit, string goal, string note, IReadOnlyDictionary<string, double>? breakdown = null)
     {
         var row = new Row(section, metric, value, unit, goal, note, breakdown);
+        Console.WriteLine($"  [{section}] {metric}: {Format(value)} {unit}{(goal.Length > 0 ? $" (goal {goal})" : "")}{(note.Length > 0 ? $" - {note}" : "")}");
         lock (_rows)
         {
             _rows.Add(row);
+            // Rewritten with every row, so a run that is killed or crashes still leaves what it measured.
+            if (_live is { } live)
+            {
+                WriteLatest(live.Command, live.Machine);
+            }
         }
+    }
 
-        Console.WriteLine($"  [{section}] {metric}: {Format(value)} {unit}{(goal.Length > 0 ? $" (goal {goal})" : "")}{(note.Length > 0 ? $" - {note}" : "")}");
+    /// <summary>From now on, every row rewrites artifacts/bench/latest-{command}.md and .json.</summary>
+    public void WriteAsMeasured(string command, IReadOnlyDictionary<string, string> machine)
+    {
+        lock (_rows)
+        {
+            _live = (command, machine);
+        }
+    }
+
+    private void WriteLatest(string command, IReadOnlyDictionary<string, string> machine)
+    {
+        var dir = Path.Combine(Repo.Root, "artifacts", "bench");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, $"latest-{command}.md"), Table());
+        File.WriteAllText(Path.Combine(dir, $"latest-{command}.json"), JsonSerializer.Serialize(new { command, machine, at = DateTimeOffset.UtcNow, rows = _rows }, JsonOptions));
     }
 
     public static string Format(double v) => double.IsNaN(v) ? "n/a" : v.ToString(Math.Abs(v) >= 100 || v == Math.Floor(v) ? "N0" : "0.##", CultureInfo.InvariantCulture);
@@ -33,7 +55,13 @@ internal sealed class Report
         var sb = new StringBuilder();
         sb.AppendLine("| section | metric | value | unit | goal | note |");
         sb.AppendLine("| --- | --- | ---: | --- | --- | --- |");
-        foreach (var r in _rows)
+        List<Row> rows;
+        lock (_rows)
+        {
+            rows = [.. _rows];
+        }
+
+        foreach (var r in rows)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Section} | {r.Metric} | {Format(r.Value)} | {r.Unit} | {r.Goal} | {r.Note.Replace("|", "/", StringComparison.Ordinal)} |");
         }
