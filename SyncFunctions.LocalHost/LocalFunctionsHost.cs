@@ -37,17 +37,7 @@ public static class LocalFunctionsHost
     {
         try
         {
-            var app = Create(args);
-            try
-            {
-                await app.StartAsync().ConfigureAwait(false);
-                await app.WaitForShutdownAsync().ConfigureAwait(false); // stops the hosted services, within ShutdownTimeout
-            }
-            finally
-            {
-                await DisposeWithinTimeoutAsync(app).ConfigureAwait(false);
-            }
-
+            await RunUntilShutdownAsync(Create(args)).ConfigureAwait(false);
             return 0;
         }
         catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
@@ -56,6 +46,24 @@ public static class LocalFunctionsHost
             // function the host cannot serve: say which, without a stack trace.
             await Console.Error.WriteLineAsync($"SyncFunctions cannot start: {e.Message}").ConfigureAwait(false);
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// Runs the app until the process is asked to stop (Ctrl-C, SIGTERM), then stops it within
+    /// <see cref="ShutdownTimeout"/> and disposes it within <see cref="DisposeTimeout"/>.
+    /// </summary>
+    public static async Task RunUntilShutdownAsync(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+            await app.WaitForShutdownAsync().ConfigureAwait(false); // stops the hosted services, within ShutdownTimeout
+        }
+        finally
+        {
+            await DisposeWithinTimeoutAsync(app).ConfigureAwait(false);
         }
     }
 

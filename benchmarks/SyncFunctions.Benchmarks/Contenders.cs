@@ -62,9 +62,6 @@ internal abstract class Contender
             await Task.Delay(answer.Status == HttpStatusCode.Conflict ? 20 : 1_000, CancellationToken.None);
         }
     }
-
-    /// <summary>Stops a sync that was only background load (the app cancels it; the textbook has no cancel, so it is terminated).</summary>
-    public abstract Task StopAsync(InProcessApp app, HttpClient client, string tenant, string syncId);
 }
 
 /// <summary>SyncFunctions through its HTTP API, with a dev token per tenant.</summary>
@@ -88,11 +85,6 @@ internal sealed class SyncFunctionsContender : Contender
         Api.Status(await Api.GetSyncAsync(client, syncId)) != SyncStatus.Queued;
 
     public override string InstanceOf(string tenant, string syncId) => syncId;
-
-    public override async Task StopAsync(InProcessApp app, HttpClient client, string tenant, string syncId)
-    {
-        using var r = await client.PostAsync($"/api/v1/sync/{syncId}/cancel", null);
-    }
 }
 
 /// <summary>The textbook peer through its starter (POST) and status (GET) functions; no authentication.</summary>
@@ -116,8 +108,8 @@ internal sealed class TextbookContender : Contender
     /// <summary>The child process of <see cref="HostArgument"/>: the same local host, serving the peer's functions.</summary>
     public static async Task HostMainAsync()
     {
-        await using var app = LocalFunctionsHost.Create([], functionApp: typeof(TextbookSyncOrchestration).Assembly);
-        await app.RunAsync();
+        // Stopped within the same bounds as the app's own local host, so a SIGTERM never leaves it running.
+        await LocalFunctionsHost.RunUntilShutdownAsync(LocalFunctionsHost.Create([], functionApp: typeof(TextbookSyncOrchestration).Assembly));
     }
 
     public override Task<HttpClient> ClientForAsync(Uri baseUri, string tenant) =>
@@ -151,12 +143,6 @@ internal sealed class TextbookContender : Contender
     }
 
     public override string InstanceOf(string tenant, string syncId) => TextbookNames.InstanceId(tenant);
-
-    public override async Task StopAsync(InProcessApp app, HttpClient client, string tenant, string syncId)
-    {
-        var durable = await app.DurableAsync();
-        await durable.TerminateInstanceAsync(TextbookNames.InstanceId(tenant), "benchmark load stopped");
-    }
 }
 
 /// <summary>

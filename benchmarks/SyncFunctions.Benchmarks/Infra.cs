@@ -162,6 +162,7 @@ internal sealed class Azurite : IAsyncDisposable
 /// </summary>
 internal sealed class InProcessApp : IAsyncDisposable
 {
+    private static readonly TimeSpan DisposeBound = TimeSpan.FromSeconds(10);
     private readonly WebApplication _app;
 
     private InProcessApp(WebApplication app, Completions ends)
@@ -239,16 +240,31 @@ internal sealed class InProcessApp : IAsyncDisposable
     /// <summary>The Durable task hub of a prefix (letters and digits, starting with a letter): one per deployment, shared by its instances.</summary>
     public static string TaskHub(string prefix) => prefix + "hub";
 
+    /// <summary>
+    /// Stops the host within its shutdown timeout and disposes it within <see cref="DisposeBound"/>, so that a host
+    /// stopped under load (tens of thousands of queued activities) costs the run seconds, not minutes.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var sw = Stopwatch.StartNew();
+        using var stopping = new CancellationTokenSource(LocalFunctionsHost.ShutdownTimeout);
         try
         {
             await _app.StopAsync(stopping.Token);
         }
         finally
         {
-            await _app.DisposeAsync();
+            // The JobHost's Dispose blocks on its own stop: on a pool thread, and left to finish on its own past the bound.
+            var disposal = Task.Run(async () => await _app.DisposeAsync());
+            if (await Task.WhenAny(disposal, Task.Delay(DisposeBound)) != disposal)
+            {
+                Console.WriteLine($"  (host not disposed within {DisposeBound.TotalSeconds:F0} s; left to finish in the background)");
+            }
+
+            if (sw.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                Console.WriteLine($"  (host stop took {sw.Elapsed.TotalSeconds:F0} s)");
+            }
         }
     }
 }
@@ -269,6 +285,22 @@ internal sealed class HubInstances(string azuriteConnectionString, string taskHu
 {
     private static readonly string[] Ended = ["Completed", "Failed", "Terminated", "Canceled"];
     private readonly TableClient _instances = new(azuriteConnectionString, taskHub + "Instances");
+    private readonly TableClient _partitions = new(azuriteConnectionString, taskHub + "Partitions");
+
+    /// <summary>
+    /// The worker that owns the hub's control-queue partition now, from the table partition manager's Partitions
+    /// table (one row per partition; this hub has one): the process whose death holds every orchestration and entity
+    /// of the hub still until its lease runs out. Null before a worker has claimed it.
+    /// </summary>
+    public async Task<string?> PartitionOwnerAsync()
+    {
+        await foreach (var row in _partitions.QueryAsync<TableEntity>(select: ["CurrentOwner"]))
+        {
+            return row.GetString("CurrentOwner");
+        }
+
+        return null;
+    }
 
     /// <summary>Waits (bounded) until the instance's row says it ended: the backend's last write of the orchestration.</summary>
     public async Task<bool> WaitForEndAsync(string instanceId, TimeSpan timeout)
@@ -319,7 +351,12 @@ internal sealed class HubInstances(string azuriteConnectionString, string taskHu
 /// <summary>The end of each sync, from the engine's own log lines ("Sync {id} completed successfully", "... failed ..."), so waiting costs no polling.</summary>
 internal sealed partial class Completions : ILoggerProvider, ILogger
 {
+    private const int PrintedErrors = 20;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _ends = new(StringComparer.Ordinal);
+    private int _errors;
+
+    /// <summary>Error (and critical) lines the host logged so far.</summary>
+    public int Errors => Volatile.Read(ref _errors);
 
     public Task<string> EndOf(string syncId) => _ends.GetOrAdd(syncId, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
@@ -344,8 +381,17 @@ internal sealed partial class Completions : ILoggerProvider, ILogger
 
         if (logLevel >= LogLevel.Error)
         {
-            // The app's errors are part of what a fault scenario shows.
-            Console.WriteLine($"  app {logLevel}: {line}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message.Split('\n')[0]})")}");
+            // The app's errors are part of what a fault scenario shows: one line each (the engine's carry whole stack
+            // traces), and past the first few only counted, so an overloaded engine's retries do not bury the table.
+            var count = Interlocked.Increment(ref _errors);
+            if (count <= PrintedErrors)
+            {
+                Console.WriteLine($"  app {logLevel}: {FirstLine(line)}{(exception is null ? "" : $" ({exception.GetType().Name}: {FirstLine(exception.Message)})")}");
+            }
+            else if (count == PrintedErrors + 1)
+            {
+                Console.WriteLine($"  app: more than {PrintedErrors} errors; the rest are counted, not printed");
+            }
         }
 
         var m = EndLine().Match(line);
@@ -354,6 +400,8 @@ internal sealed partial class Completions : ILoggerProvider, ILogger
             _ends.GetOrAdd(m.Groups[1].Value, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(m.Groups[2].Value);
         }
     }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
 
     [GeneratedRegex(@"^Sync ([0-9A-Z]{26}) (completed successfully|timed out|failed.*)$")]
     private static partial Regex EndLine();
@@ -420,7 +468,23 @@ internal sealed class ChildApp : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await Repo.WaitForPortAsync(p, TimeSpan.FromSeconds(60), () => process.HasExited);
+        try
+        {
+            await Repo.WaitForPortAsync(p, TimeSpan.FromSeconds(60), () => process.HasExited);
+        }
+        catch (Exception)
+        {
+            // One that never listened is not left running (it would load the machine for every later scenario).
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+            throw;
+        }
+
         return new ChildApp(process, p);
     }
 

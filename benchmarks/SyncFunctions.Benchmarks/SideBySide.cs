@@ -6,14 +6,19 @@ using SyncFunctions.Progress;
 
 namespace SyncFunctions.Benchmarks;
 
-/// <summary>Counts and bounds of the side-by-side run, scaled so that both contenders fit in a few minutes on 2 cores.</summary>
+/// <summary>
+/// Counts and bounds of the side-by-side run, scaled so that both contenders fit in minutes on 2 cores. The kills are
+/// shared out over <see cref="KillHubs"/> task hubs (deployments of their own, 3 host processes each) killed in
+/// parallel: a kill of a hub's partition owner holds that hub still until the lease runs out (about 30 s), and only
+/// there. <see cref="KillBound"/> bounds each hub's kills; <see cref="KillWait"/> the wait after its last kill.
+/// </summary>
 internal sealed record SideBySideSizes(
     int[] StorageItems, int Samples, int LoadTenants, int[] Tenants, int Items, TimeSpan Window,
-    int RaceRounds, int RaceTriggers, TimeSpan RaceBound, int Kills, TimeSpan KillBound, TimeSpan HangBound, TimeSpan DrainBound)
+    int RaceRounds, int RaceTriggers, TimeSpan RaceBound, int Kills, int KillHubs, TimeSpan KillBound, TimeSpan KillWait, TimeSpan HangBound, TimeSpan DrainBound)
 {
     public static SideBySideSizes For(bool quick) => quick
-        ? new([100, 1_000], 8, 20, [10], 100, TimeSpan.FromSeconds(5), 1, 20, TimeSpan.FromSeconds(30), 3, TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30))
-        : new([100, 1_000], 15, 100, [10, 100], 100, TimeSpan.FromSeconds(10), 1, 20, TimeSpan.FromSeconds(30), 20, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(60));
+        ? new([100, 1_000], 8, 20, [10], 100, TimeSpan.FromSeconds(5), 1, 20, TimeSpan.FromSeconds(30), 3, 1, TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30))
+        : new([100, 1_000], 15, 100, [10, 100], 100, TimeSpan.FromSeconds(10), 1, 20, TimeSpan.FromSeconds(30), 20, 2, TimeSpan.FromSeconds(200), TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(45));
 }
 
 /// <summary>
@@ -173,32 +178,25 @@ internal static class SideBySide
         var idle = await SampleAsync(app, c, tables, "idle", samples, waitForEnd: true);
 
         // The load: each of loadTenants runs 200 items of 1 s. SyncFunctions works 4 at once per sync; the textbook fans
-        // all out, so its 20,000 activities queue up. Both stay busy through the sampling; stopped afterwards.
-        var load = new List<(HttpClient Client, string Tenant, string SyncId)>();
+        // all out, so its 20,000 activities queue up. Both stay busy through the sampling. The load is not stopped: the
+        // host and its Azurite are thrown away with it (terminating 100 textbook instances under that load took minutes).
         await Parallel.ForEachAsync(Enumerable.Range(0, loadTenants), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
         {
             var tenant = $"load-{i}";
             await tables.PutDemoAsync(tenant, new { items = 200, item_delay_ms = 1000 });
-            var client = await c.ClientForAsync(app.BaseUri, tenant);
-            var id = await c.TriggerOkAsync(client, tenant, CancellationToken.None);
-            lock (load)
-            {
-                load.Add((client, tenant, id));
-            }
+            using var client = await c.ClientForAsync(app.BaseUri, tenant);
+            await c.TriggerOkAsync(client, tenant, CancellationToken.None);
         });
         await Task.Delay(2000);
         var busy = await SampleAsync(app, c, tables, "busy", samples, waitForEnd: false);
-        foreach (var (client, tenant, id) in load)
-        {
-            await c.StopAsync(app, client, tenant, id);
-            client.Dispose();
-        }
+        var errors = app.Ends.Errors;
 
         var result = new List<(string, double)>();
         foreach (var (label, s) in new[] { ("idle", idle), ($"{loadTenants} tenants syncing", busy) })
         {
             report.Add(Section, $"{c.Name}: trigger -> running, {label}", Math.Round(Stats.Percentile(s.Ms, 50)), "ms p50", "",
-                $"p95 {Stats.Percentile(s.Ms, 95):F0}, p99 {Stats.Percentile(s.Ms, 99):F0}, n={s.Ms.Count}{(s.NotRunning > 0 ? $", {s.NotRunning} not running 30 s after the trigger" : "")}; the first sync of a tenant each; 'running' as the client reads it (SyncFunctions: GET /api/v1/sync/{{id}}; textbook: the custom status of its status query), polled every 5 ms");
+                $"p95 {Stats.Percentile(s.Ms, 95):F0}, p99 {Stats.Percentile(s.Ms, 99):F0}, n={s.Ms.Count}{(s.NotRunning > 0 ? $", {s.NotRunning} not running 30 s after the trigger" : "")}; the first sync of a tenant each; 'running' as the client reads it (SyncFunctions: GET /api/v1/sync/{{id}}; textbook: the custom status of its status query), polled every 5 ms" +
+                (s == busy && errors > 0 ? $"; error lines the host logged by the end of sampling: {errors}" : ""));
             result.Add(($"trigger -> running p50, {label}", Stats.Percentile(s.Ms, 50)));
             result.Add(($"trigger -> running p99, {label}", Stats.Percentile(s.Ms, 99)));
         }
@@ -324,12 +322,52 @@ internal static class SideBySide
             if (wanted("kill"))
             {
                 await hosts.AddAsync();
-                result.Add(($"kill -9 of a host while the lock is held, x{sizes.Kills}", await KillAsync(report, c, hosts, tables, sizes)));
+                var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
+                result.Add(($"kill -9 of a host while the lock is held, x{sizes.Kills}", await KillsAsync(azurite, report, c, (hosts, tables, hub), sizes)));
             }
 
             return result;
         }
     }
+
+    /// <summary>
+    /// The kills, shared out over the first hub (whose hosts the race used) and <see cref="SideBySideSizes.KillHubs"/> - 1
+    /// more, each with 3 host processes, all killed in parallel; reported together.
+    /// </summary>
+    private static async Task<string> KillsAsync(Azurite azurite, Report report, Contender c, (ChildHosts Hosts, SharedTables Tables, HubInstances Hub) first, SideBySideSizes sizes)
+    {
+        var hubs = new List<(ChildHosts Hosts, SharedTables Tables, HubInstances Hub)> { (first.Hosts, first.Tables, first.Hub) };
+        try
+        {
+            for (var h = 1; h < sizes.KillHubs; h++)
+            {
+                var prefix = InProcessApp.NewPrefix();
+                var hosts = new ChildHosts(c, azurite.ConnectionString, prefix, FaultSettings);
+                hubs.Add((hosts, new SharedTables(azurite.ConnectionString, prefix), new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix))));
+                for (var i = 0; i < 3; i++)
+                {
+                    await hosts.AddAsync();
+                }
+            }
+
+            var series = await Task.WhenAll(hubs.Select((hub, h) =>
+                KillSeriesAsync(c, hub.Hosts, hub.Tables, hub.Hub, $"kill-{h}", sizes.Kills / hubs.Count + (h < sizes.Kills % hubs.Count ? 1 : 0), sizes)));
+            return ReportKills(report, c, series, sizes);
+        }
+        finally
+        {
+            foreach (var (hosts, _, _) in hubs.Skip(1))
+            {
+                await hosts.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>One kill: whether it hit the hub's partition owner, and the tenant's seconds until free and until its killed sync ended (null: not by the bound).</summary>
+    private sealed record KillResult(bool Owner, double? Locked, double? Running);
+
+    /// <summary>One hub's kills: what each killed tenant showed, the tenants skipped and why, and how long the kills took.</summary>
+    private sealed record KillSeries(List<KillResult> Results, List<string> Skipped, double LoopSeconds);
 
     private static async Task<string> RaceAsync(Azurite azurite, Report report, Contender c, ChildHosts hosts, SharedTables tables, string prefix, SideBySideSizes sizes)
     {
@@ -397,24 +435,28 @@ internal static class SideBySide
     }
 
     /// <summary>
-    /// kill -9 of one of three hosts at a random point while a sync holds its tenant's lock (the client reads it
-    /// running), each kill on its own tenant, one after another within the bound: the killed host is started again in
-    /// the background while the next tenant's sync starts on another. Each tenant is watched from its own kill (a new trigger's sync
-    /// runs = free without a person; its killed sync's row ends), all until one deadline, the bound after the last kill.
+    /// kill -9 of one of a hub's three hosts at a random point while a sync holds its tenant's lock (the client reads it
+    /// running and its operation row has not ended), each kill on its own tenant, one after another within
+    /// <see cref="SideBySideSizes.KillBound"/>: the killed host is started again in the background while the next
+    /// tenant's sync starts on another. Each tenant is watched from its own kill (a new trigger's sync runs = free
+    /// without a person; its killed sync's row ends), all until one deadline, <see cref="SideBySideSizes.KillWait"/>
+    /// after the last kill.
     /// </summary>
-    private static async Task<string> KillAsync(Report report, Contender c, ChildHosts hosts, SharedTables tables, SideBySideSizes sizes)
+    private static async Task<KillSeries> KillSeriesAsync(Contender c, ChildHosts hosts, SharedTables tables, HubInstances hub, string tenantPrefix, int kills, SideBySideSizes sizes)
     {
-        var watches = new List<Task<(double? Locked, double? Running)>>();
+        var watches = new List<Task<KillResult>>();
         var skipped = new List<string>();
         using var watchEnd = new CancellationTokenSource();
         var loop = Stopwatch.StartNew();
         // The kills' own budget: a sync that does not reach "running" soon (a partition still leased by a killed host) is skipped, not waited for.
         var stepBound = TimeSpan.FromSeconds(20);
-        for (var k = 0; k < sizes.Kills && loop.Elapsed < sizes.KillBound; k++)
+        for (var k = 0; watches.Count < kills && loop.Elapsed < sizes.KillBound; k++)
         {
-            var tenant = $"kill-{k}";
-            // 400 items of 10 ms: about a second of SyncFunctions' work, several of the textbook's.
-            await tables.PutDemoAsync(tenant, new { items = 400, item_delay_ms = 10 });
+            var tenant = $"{tenantPrefix}-{k}";
+            // 100 items of 100 ms: about 2.5 s of SyncFunctions' work (4 at once) and a few seconds of the textbook's
+            // fan-out, so the random kill point lands while the lock is held; few items, so the textbook's restarted
+            // activities do not swamp the 2 cores for the tenants after.
+            await tables.PutDemoAsync(tenant, new { items = 100, item_delay_ms = 100 });
             using var client = await c.ClientForAsync(hosts.AnyLive().Http.BaseAddress!, tenant);
             using var giveUp = new CancellationTokenSource(stepBound);
             string id;
@@ -442,30 +484,55 @@ internal static class SideBySide
             }
 
             await Task.Delay(Random.Shared.Next(0, 1000));
-            await hosts.KillOneAsync();
+            // Killed only while its lock is held: a sync that already ended would make a free tenant look like a fast recovery.
+            if (await tables.OperationAsync(tenant, id) is { IsTerminal: true })
+            {
+                skipped.Add($"{tenant}: ended before its kill point");
+                continue;
+            }
+
+            var owner = await hub.PartitionOwnerAsync();
+            var victim = await hosts.KillOneAsync();
             var killedAt = Stopwatch.StartNew();
-            watches.Add(WatchAsync(c, hosts, tables, tenant, id, killedAt, watchEnd.Token));
+            // The local host names its worker "{machine}-{pid}-{random}" (DurableExtensionSetup).
+            var ownerKilled = owner?.Contains($"-{victim}-", StringComparison.Ordinal) == true;
+            watches.Add(WatchAsync(c, hosts, tables, tenant, id, ownerKilled, killedAt, watchEnd.Token));
         }
 
         var loopSeconds = loop.Elapsed.TotalSeconds;
-        watchEnd.CancelAfter(sizes.KillBound);
+        watchEnd.CancelAfter(sizes.KillWait);
         var results = await Task.WhenAll(watches);
         await hosts.WaitForRestartsAsync();
+        return new KillSeries([.. results], skipped, loopSeconds);
+    }
+
+    private static string ReportKills(Report report, Contender c, KillSeries[] series, SideBySideSizes sizes)
+    {
+        var results = series.SelectMany(s => s.Results).ToList();
+        var skipped = series.SelectMany(s => s.Skipped).ToList();
+        var ownerKills = results.Where(r => r.Owner).ToList();
+        var otherKills = results.Where(r => !r.Owner).ToList();
         var freed = results.Where(r => r.Locked is not null).Select(r => r.Locked!.Value).ToList();
         var ended = results.Where(r => r.Running is not null).Select(r => r.Running!.Value).ToList();
-        var stillLocked = results.Length - freed.Count;
-        var stillRunning = results.Length - ended.Count;
-        var bound = sizes.KillBound.TotalSeconds;
-        var kills = $"{results.Length} kills in {loopSeconds:F0} s, then one wait bounded at {bound:F0} s after the last" +
+        var stillLocked = results.Count - freed.Count;
+        var stillRunning = results.Count - ended.Count;
+        var wait = sizes.KillWait.TotalSeconds;
+        var kills = $"{results.Count} kills on {series.Length} task hub(s) of 3 host processes killed in parallel ({string.Join(", ", series.Select(s => $"{s.Results.Count} in {s.LoopSeconds:F0} s"))}), " +
+            $"then a wait bounded at {wait:F0} s after each hub's last kill" +
             (skipped.Count > 0 ? $" ({skipped.Count} tenants skipped, not killed: {string.Join("; ", skipped)})" : "");
         report.Add(Section, $"{c.Name}: kill -9 while the lock is held, tenant locked for", freed.Count == 0 ? double.NaN : Math.Round(Stats.Percentile(freed, 50), 1), "s p50 after its kill", "",
-            $"{kills}: freed without a person {freed.Count} of {results.Length}, max {(freed.Count == 0 ? "-" : freed.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still locked at the end {stillLocked} ('free' = a new trigger's sync reads running; probed every second)");
+            $"{kills}: freed without a person {freed.Count} of {results.Count}, max {(freed.Count == 0 ? "-" : freed.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still locked at the end {stillLocked}; each, in s: {Each(freed)}; " +
+            $"kills of the hub's partition owner {ownerKills.Count}: freed {Freed(ownerKills)}; of another host {otherKills.Count}: freed {Freed(otherKills)} ('free' = a new trigger's sync reads running; probed every second)");
         report.Add(Section, $"{c.Name}: kill -9 while the lock is held, sync stayed 'running' for", ended.Count == 0 ? double.NaN : Math.Round(Stats.Percentile(ended, 50), 1), "s p50 after its kill", "",
-            $"ended (completed or failed) {ended.Count} of {results.Length}, max {(ended.Count == 0 ? "-" : ended.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still 'running' at the end {stillRunning} (its operation row, read every 500 ms){(c is SyncFunctionsContender ? "; heartbeat 2 s and sweep 5 s (its documented settings)" : "; it has neither")}");
-        return $"{freed.Count} of {results.Length} tenants freed without a person{Median(freed)}, {stillLocked} still locked {bound:F0} s after the last kill; " +
+            $"ended (completed or failed) {ended.Count} of {results.Count}, max {(ended.Count == 0 ? "-" : ended.Max().ToString("F0", CultureInfo.InvariantCulture))} s; still 'running' at the end {stillRunning}; each, in s: {Each(ended)} (its operation row, read every 500 ms){(c is SyncFunctionsContender ? "; heartbeat 2 s and sweep 5 s (its documented settings)" : "; it has neither")}");
+        return $"{results.Count} kills: {freed.Count} tenants freed without a person{Median(freed)}, {stillLocked} still locked {wait:F0} s after the last kill; " +
             $"{ended.Count} killed syncs ended{Median(ended)}, {stillRunning} still 'running'";
 
         static string Median(List<double> seconds) => seconds.Count == 0 ? "" : $" (p50 {Stats.Percentile(seconds, 50):F1} s)";
+
+        static string Freed(List<KillResult> kills) => kills.Count == 0 ? "-" : $"{kills.Count(k => k.Locked is not null)} ({Each([.. kills.Where(k => k.Locked is not null).Select(k => k.Locked!.Value)])} s)";
+
+        static string Each(List<double> seconds) => seconds.Count == 0 ? "-" : string.Join(" ", seconds.Order().Select(v => v.ToString("F0", CultureInfo.InvariantCulture)));
     }
 
     /// <summary>A status read that failed (a host busy restarting after the last kill) reads as not running yet.</summary>
@@ -481,7 +548,7 @@ internal static class SideBySide
         }
     }
 
-    private static async Task<(double? Locked, double? Running)> WatchAsync(Contender c, ChildHosts hosts, SharedTables tables, string tenant, string syncId, Stopwatch since, CancellationToken end)
+    private static async Task<KillResult> WatchAsync(Contender c, ChildHosts hosts, SharedTables tables, string tenant, string syncId, bool ownerKilled, Stopwatch since, CancellationToken end)
     {
         var running = Task.Run(async () =>
         {
@@ -498,7 +565,7 @@ internal static class SideBySide
             return (double?)null;
         }, CancellationToken.None);
         var locked = FreeAgainAsync(c, () => hosts.AnyLive().Http.BaseAddress!, tenant, since, end);
-        return (await locked, await running);
+        return new KillResult(ownerKilled, await locked, await running);
     }
 
     /// <summary>Seconds from <paramref name="since"/> until a new trigger for the tenant is accepted and its sync reads running; null at the bound.</summary>
@@ -613,8 +680,8 @@ internal sealed class ChildHosts(Contender contender, string connectionString, s
         }
     }
 
-    /// <summary>kill -9 of a random host, keeping another one up (waiting for a restart when needed); it starts again in the background.</summary>
-    public async Task KillOneAsync()
+    /// <summary>kill -9 of a random host, keeping another one up (waiting for a restart when needed); it starts again in the background. Returns the killed process id.</summary>
+    public async Task<int> KillOneAsync()
     {
         while (Live.Count < 2)
         {
@@ -642,11 +709,14 @@ internal sealed class ChildHosts(Contender contender, string connectionString, s
             _hosts[index] = null;
         }
 
+        var pid = victim.Pid;
         await victim.DisposeAsync();
         lock (_gate)
         {
             _restarts[index] = RestartAsync(index);
         }
+
+        return pid;
     }
 
     /// <summary>Waits for the background restarts; a restart that failed twice throws here.</summary>
