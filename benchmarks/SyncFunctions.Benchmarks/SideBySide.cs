@@ -302,7 +302,7 @@ internal static class SideBySide
         return rate;
     }
 
-    /// <summary>The scenarios that need real host processes: two local hosts on one task hub, for racing triggers and kill -9.</summary>
+    /// <summary>The scenarios that need real host processes: two local hosts on one task hub for racing triggers; for kill -9 a third, and more hubs (<see cref="KillsAsync"/>).</summary>
     private static async Task<List<(string Scenario, string Outcome)>> ProcessesAsync(Azurite azurite, Report report, Contender c, SideBySideSizes sizes, Func<string, bool> wanted)
     {
         var prefix = InProcessApp.NewPrefix();
