@@ -25,9 +25,9 @@ public sealed class TextbookStarter(TimeProvider time)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (!InputRules.IsValidTenantId(tenant))
+        if (RejectTenant(tenant) is { } rejected)
         {
-            return new BadRequestObjectResult(new { message = "Not a valid tenant id." });
+            return rejected;
         }
 
         var instanceId = TextbookNames.InstanceId(tenant);
@@ -42,6 +42,10 @@ public sealed class TextbookStarter(TimeProvider time)
         return new ObjectResult(new { instance_id = instanceId, run_id = run.RunId }) { StatusCode = StatusCodes.Status202Accepted };
     }
 
+    /// <summary>The 400 both functions answer for a tenant id the app itself would refuse; null for a valid one.</summary>
+    private static BadRequestObjectResult? RejectTenant(string tenant) =>
+        InputRules.IsValidTenantId(tenant) ? null : new BadRequestObjectResult(new { message = "Not a valid tenant id." });
+
     /// <summary>What the docs' status query URL answers, trimmed to what a client reads: runtime status and custom status.</summary>
     [Function("TextbookSyncStatus")]
     public static async Task<IActionResult> StatusAsync(
@@ -51,9 +55,9 @@ public sealed class TextbookStarter(TimeProvider time)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (!InputRules.IsValidTenantId(tenant))
+        if (RejectTenant(tenant) is { } rejected)
         {
-            return new BadRequestObjectResult(new { message = "Not a valid tenant id." });
+            return rejected;
         }
 
         var instance = await client.GetInstanceAsync(TextbookNames.InstanceId(tenant), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
