@@ -121,24 +121,31 @@ internal static class Peer
     /// </summary>
     private const string InvisibilityVariable = "BENCH_HANGFIRE_INVISIBILITY_SECONDS";
 
+    /// <summary>The kill -9 cases run at the same time, each on a schema of its own, so neither's servers take the other's job.</summary>
+    private const string SchemaVariable = "BENCH_HANGFIRE_SCHEMA";
+
     /// <summary>
     /// A Hangfire server as its users set it up: AddHangfire + UsePostgreSqlStorage + AddHangfireServer, defaults;
     /// <paramref name="invisibility"/> sets the documented PostgreSqlStorageOptions.InvisibilityTimeout instead of its default (30 min).
     /// </summary>
-    private static IHost BuildHost(string connectionString, bool server, TimeSpan? invisibility = null)
+    private static IHost BuildHost(string connectionString, bool server, TimeSpan? invisibility = null, string? schema = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddHangfire(c =>
         {
+            var options = new PostgreSqlStorageOptions();
             if (invisibility is { } timeout)
             {
-                c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions { InvisibilityTimeout = timeout });
+                options.InvisibilityTimeout = timeout;
             }
-            else
+
+            if (schema is not null)
             {
-                c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString));
+                options.SchemaName = schema;
             }
+
+            c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), options);
         });
         if (server)
         {
@@ -153,7 +160,7 @@ internal static class Peer
     {
         var seconds = Environment.GetEnvironmentVariable(InvisibilityVariable);
         TimeSpan? invisibility = string.IsNullOrEmpty(seconds) ? null : TimeSpan.FromSeconds(double.Parse(seconds, CultureInfo.InvariantCulture));
-        using var host = BuildHost(connectionString, server: true, invisibility);
+        using var host = BuildHost(connectionString, server: true, invisibility, Environment.GetEnvironmentVariable(SchemaVariable));
         await host.RunAsync();
     }
 
@@ -261,18 +268,17 @@ internal static class Peer
 
     private static async Task<string> KilledWorkerAsync(Postgres pg, Report report)
     {
-        using var host = BuildHost(pg.ConnectionString, server: false);
-        var client = host.Services.GetRequiredService<IBackgroundJobClient>();
-        var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-
-        var defaults = await KillOnceAsync(pg, client, monitoring, invisibility: null, TimeSpan.FromSeconds(40));
+        var invisibility = TimeSpan.FromSeconds(20);
+        // Both cases at once: each is mostly a wait on a timer (a 15 s queue poll, then the invisibility timeout), on a schema of its own.
+        var defaultsCase = KillOnceAsync(pg, "hangfire_kill_defaults", invisibility: null, TimeSpan.FromSeconds(40));
+        var shortCase = KillOnceAsync(pg, "hangfire_kill_short", invisibility, TimeSpan.FromSeconds(90));
+        var defaults = await defaultsCase;
+        var shortened = await shortCase;
         var defaultsText = defaults.Retried is { } d
             ? $"retried {d:F0} s after kill -9, against a default InvisibilityTimeout of 30 min: look into it"
             : $"still '{defaults.State}' {defaults.Bound.TotalSeconds:F0} s after kill -9 (bound of this run): default InvisibilityTimeout 30 min (PostgreSqlStorageOptions), and the fetch re-takes a job only once its fetchedat is older than that";
         report.Add("peer", "Hangfire job whose worker got kill -9, defaults", defaults.Retried ?? double.NaN, "s until retried", "", defaults.Failure ?? defaultsText);
 
-        var invisibility = TimeSpan.FromSeconds(20);
-        var shortened = await KillOnceAsync(pg, client, monitoring, invisibility, TimeSpan.FromSeconds(90));
         var shortText = shortened.Retried is { } r
             ? $"retried {r:F0} s after kill -9 ({shortened.SinceFirstStart:F0} s after it first started) on the new server = InvisibilityTimeout {invisibility.TotalSeconds:F0} s + up to one 15 s QueuePollInterval (defaults otherwise), so with defaults it stays 'Processing' ~30 min; a timeout this short also re-runs a live job that outlasts it unless UseSlidingInvisibilityTimeout is on"
             : $"still '{shortened.State}' {shortened.Bound.TotalSeconds:F0} s after kill -9 with InvisibilityTimeout {invisibility.TotalSeconds:F0} s (bound of this run): look into it";
@@ -289,11 +295,15 @@ internal static class Peer
     /// One kill -9: a server process runs a job that never ends, it is killed, a new server with the same settings starts, and the job is
     /// watched for a start on the new server until <paramref name="bound"/> after the kill.
     /// </summary>
-    private static async Task<KillOutcome> KillOnceAsync(Postgres pg, IBackgroundJobClient client, Hangfire.Storage.IMonitoringApi monitoring, TimeSpan? invisibility, TimeSpan bound)
+    private static async Task<KillOutcome> KillOnceAsync(Postgres pg, string schema, TimeSpan? invisibility, TimeSpan bound)
     {
-        // Its own marker directory: a marker names the process the job started in, and no earlier case's job can write here.
+        // A client without a server, on the case's schema: it enqueues the job and reads its state.
+        using var host = BuildHost(pg.ConnectionString, server: false, schema: schema);
+        var client = host.Services.GetRequiredService<IBackgroundJobClient>();
+        var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        // Its own marker directory: a marker names the process the job started in, and no other case's job can write here.
         var markers = Directory.CreateTempSubdirectory("bench-hangfire-").FullName;
-        var first = await StartWorkerAsync(pg.ConnectionString, invisibility);
+        var first = await StartWorkerAsync(pg.ConnectionString, schema, invisibility);
         var id = client.Enqueue(() => PeerJobs.HangAsync(markers, CancellationToken.None));
         var firstMarker = Path.Combine(markers, first.Id.ToString(CultureInfo.InvariantCulture));
 
@@ -313,7 +323,7 @@ internal static class Peer
         var secondMarker = "";
         if (startedOnFirst)
         {
-            second = await StartWorkerAsync(pg.ConnectionString, invisibility);
+            second = await StartWorkerAsync(pg.ConnectionString, schema, invisibility);
             secondMarker = Path.Combine(markers, second.Id.ToString(CultureInfo.InvariantCulture));
             while (!File.Exists(secondMarker) && killedAt.Elapsed < bound)
             {
@@ -330,15 +340,16 @@ internal static class Peer
             await second.WaitForExitAsync();
         }
 
-        // Its jobqueue row keeps its fetchedat: deleted, so the next case's servers (or a later retry) never run it.
+        // Its jobqueue row keeps its fetchedat: deleted, so no later server on the schema (or a later retry) runs it.
         client.Delete(id);
         Directory.Delete(markers, recursive: true);
         return new KillOutcome(retried, sinceFirstStart, state, bound, startedOnFirst ? null : "the job did not start on the first server within 40 s: no figure");
     }
 
-    private static async Task<Process> StartWorkerAsync(string connectionString, TimeSpan? invisibility)
+    private static async Task<Process> StartWorkerAsync(string connectionString, string schema, TimeSpan? invisibility)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment[SchemaVariable] = schema;
         // Set or removed, so the defaults case gets defaults even if this process's own environment carries the variable.
         if (invisibility is { } timeout)
         {

@@ -10,7 +10,9 @@ namespace SyncFunctions.Benchmarks;
 /// Counts and bounds of the side-by-side run, scaled so that both contenders fit in minutes on 2 cores. The kills are
 /// shared out over <see cref="KillHubs"/> task hubs (deployments of their own, 3 host processes each) killed in
 /// parallel: a kill of a hub's partition owner holds that hub still until the lease runs out (about 30 s), and only
-/// there. <see cref="KillBound"/> bounds each hub's kills; <see cref="KillWait"/> the wait after its last kill.
+/// there. Two hubs, not more: four (12 processes) starved the 2 cores, and SyncFunctions' kills of a host that did not
+/// own the partition then took 15-144 s to free the tenant instead of 0-8 s. <see cref="KillBound"/> bounds each hub's
+/// kills; <see cref="KillWait"/> the wait after its last kill.
 /// </summary>
 internal sealed record SideBySideSizes(
     int[] StorageItems, int Samples, int LoadTenants, int[] Tenants, int Items, TimeSpan Window,
@@ -18,7 +20,7 @@ internal sealed record SideBySideSizes(
 {
     public static SideBySideSizes For(bool quick) => quick
         ? new([100, 1_000], 8, 20, [10], 100, TimeSpan.FromSeconds(5), 1, 20, TimeSpan.FromSeconds(30), 3, 1, TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30))
-        : new([100, 1_000], 15, 100, [10, 100], 100, TimeSpan.FromSeconds(10), 1, 20, TimeSpan.FromSeconds(30), 20, 2, TimeSpan.FromSeconds(200), TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(45));
+        : new([100, 1_000], 15, 100, [10, 100], 100, TimeSpan.FromSeconds(10), 1, 20, TimeSpan.FromSeconds(30), 20, 2, TimeSpan.FromSeconds(200), TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
 }
 
 /// <summary>
@@ -350,9 +352,8 @@ internal static class SideBySide
         var hosts = new ChildHosts(c, azurite.ConnectionString, prefix, FaultSettings);
         await using (hosts)
         {
-            // Two processes for the racing triggers; a third joins for kill -9, so a kill never waits for the last one's restart.
-            await hosts.AddAsync();
-            await hosts.AddAsync();
+            // Two processes for the racing triggers; a third joins for kill -9 (KillsAsync), so a kill never waits for the last one's restart.
+            await Task.WhenAll(hosts.AddAsync(), hosts.AddAsync());
             var result = new List<(string, string)>();
             if (wanted("race"))
             {
@@ -361,7 +362,6 @@ internal static class SideBySide
 
             if (wanted("kill"))
             {
-                await hosts.AddAsync();
                 var hub = new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix));
                 result.Add(($"kill -9 of a host while the lock is held, x{sizes.Kills}", await KillsAsync(azurite, report, c, (hosts, tables, hub), sizes)));
             }
@@ -382,13 +382,11 @@ internal static class SideBySide
             for (var h = 1; h < sizes.KillHubs; h++)
             {
                 var prefix = InProcessApp.NewPrefix();
-                var hosts = new ChildHosts(c, azurite.ConnectionString, prefix, FaultSettings);
-                hubs.Add((hosts, new SharedTables(azurite.ConnectionString, prefix), new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix))));
-                for (var i = 0; i < 3; i++)
-                {
-                    await hosts.AddAsync();
-                }
+                hubs.Add((new ChildHosts(c, azurite.ConnectionString, prefix, FaultSettings), new SharedTables(azurite.ConnectionString, prefix), new HubInstances(azurite.ConnectionString, InProcessApp.TaskHub(prefix))));
             }
+
+            // Started together: a start is mostly a wait for the process to listen.
+            await Task.WhenAll(hubs.Skip(1).SelectMany(hub => Enumerable.Range(0, 3).Select(_ => hub.Hosts.AddAsync())).Append(first.Hosts.AddAsync()));
 
             var series = await Task.WhenAll(hubs.Select((hub, h) =>
                 KillSeriesAsync(c, hub.Hosts, hub.Tables, hub.Hub, $"kill-{h}", sizes.Kills / hubs.Count + (h < sizes.Kills % hubs.Count ? 1 : 0), sizes)));
@@ -493,10 +491,11 @@ internal static class SideBySide
         for (var k = 0; watches.Count < kills && loop.Elapsed < sizes.KillBound; k++)
         {
             var tenant = $"{tenantPrefix}-{k}";
-            // 100 items of 100 ms: about 2.5 s of SyncFunctions' work (4 at once) and a few seconds of the textbook's
-            // fan-out, so the random kill point lands while the lock is held; few items, so the textbook's restarted
-            // activities do not swamp the 2 cores for the tenants after.
-            await tables.PutDemoAsync(tenant, new { items = 100, item_delay_ms = 100 });
+            // 20 items of 1 s: about 5 s of SyncFunctions' work (4 at once) and 1-3 s of the textbook's fan-out, so the
+            // random kill point lands while the lock is held; few items, so the textbook's replays of its restarted
+            // activities leave the 2 cores to the other hubs' kills (with 100 items of 100 ms, 9 of 26 textbook syncs
+            // did not reach "running" within 20 s).
+            await tables.PutDemoAsync(tenant, new { items = 20, item_delay_ms = 1000 });
             using var client = await c.ClientForAsync(hosts.AnyLive().Http.BaseAddress!, tenant);
             using var giveUp = new CancellationTokenSource(stepBound);
             string id;
